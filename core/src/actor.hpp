@@ -1,0 +1,88 @@
+// Actor: one thread that owns its sockets and polls them together with an inproc PAIR pipe from
+// its owner (czmq's zactor). start() returns only after the thread reported READY (or rethrows
+// what setup threw); stop() sends $TERM and returns after the thread has ended. No half-started
+// or half-stopped actor is visible. Subclasses' destructors must call stop() first.
+//
+// Internal header. Thread rules: start/stop/join/running from any thread (not concurrently with
+// the destructor); everything else in this class runs on the actor thread.
+#pragma once
+
+#include "stats.hpp"
+
+#include "zmqrpc/events.hpp"
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace zmqrpc {
+class Context;
+}  // namespace zmqrpc
+
+namespace zmqrpc::detail {
+
+zmq::context_t& native_context(Context& context);
+
+class Actor {
+  public:
+    Actor(std::shared_ptr<Context> context, std::shared_ptr<EventBus> events,
+          ComponentStats& stats);
+    virtual ~Actor();
+    Actor(const Actor&) = delete;
+    Actor& operator=(const Actor&) = delete;
+
+    void start();
+    void stop();
+    void join();
+    bool running() const noexcept { return running_.load(); }
+
+    // Actor thread: poll `socket` for `events` (ZMQ_POLLIN/ZMQ_POLLOUT); the callback gets the
+    // revents. Changing the set during a callback is allowed.
+    void watch(zmq::socket_ref socket, short events, std::function<void(short)> callback);
+    void unwatch(zmq::socket_ref socket) { unwatch_handle(socket.handle()); }
+    void unwatch_handle(void* handle);
+
+    void emit(EventKind kind, const std::string& endpoint, std::string text);
+    zmq::context_t& zmq_context() { return native_context(*context_); }
+    const std::shared_ptr<Context>& context() const { return context_; }
+    const std::shared_ptr<EventBus>& events() const { return events_; }
+    ComponentStats& stats() { return stats_; }
+
+  protected:
+    // Actor thread: create, bind and connect sockets. Throw to make start() fail.
+    virtual void setup() = 0;
+    // Actor thread: after $TERM, before the thread ends. Close sockets here.
+    virtual void teardown() = 0;
+    // Actor thread: the earliest time on_deadline() wants to run (time_point::max(): none).
+    virtual Clock::time_point next_deadline() { return Clock::time_point::max(); }
+    virtual void on_deadline(Clock::time_point /*now*/) {}
+
+  private:
+    void run(zmq::socket_t* ready_pipe_out, std::string pipe_endpoint);
+    void loop(zmq::socket_t& pipe);
+
+    struct Watch {
+        void* handle;
+        short events;
+        std::function<void(short)> callback;
+    };
+    std::shared_ptr<Context> context_;
+    std::shared_ptr<EventBus> events_;
+    ComponentStats& stats_;
+    std::vector<Watch> watches_;
+    bool watches_dirty_ = true;
+
+    std::mutex pipe_mutex_;
+    std::mutex join_mutex_;
+    std::unique_ptr<zmq::socket_t> pipe_;  // owner's end
+    std::thread thread_;
+    std::atomic<bool> running_{false};
+};
+
+}  // namespace zmqrpc::detail

@@ -1,0 +1,612 @@
+// The pyzmqrpc wire protocol: status texts, a json.dumps()-compatible writer, request/response
+// encoding and decoding. See shared/PROTOCOL.md.
+#include "zmqrpc/protocol.hpp"
+#include "zmqrpc/errors.hpp"
+#include "zmqrpc/version.hpp"
+
+#include <zmq.h>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+#include <system_error>
+
+#ifndef ZMQRPC_VERSION_STRING
+#define ZMQRPC_VERSION_STRING "0.1.0"
+#endif
+
+namespace zmqrpc {
+
+// ---------------------------------------------------------------------------------------------
+// errors.hpp, version.hpp
+
+const char* to_string(RpcError::Kind kind) noexcept {
+    switch (kind) {
+        case RpcError::Kind::Timeout:
+            return "timeout";
+        case RpcError::Kind::Unreachable:
+            return "unreachable";
+        case RpcError::Kind::CredentialsRefused:
+            return "credentials refused";
+        case RpcError::Kind::Status:
+            return "status";
+        case RpcError::Kind::Protocol:
+            return "protocol";
+    }
+    return "unknown";
+}
+
+const char* version() noexcept {
+    return ZMQRPC_VERSION_STRING;
+}
+
+const char* libzmq_version() noexcept {
+    static const std::array<char, 32> text = [] {
+        std::array<char, 32> buffer{};
+        int major = 0, minor = 0, patch = 0;
+        zmq_version(&major, &minor, &patch);
+        std::snprintf(buffer.data(), buffer.size(), "%d.%d.%d", major, minor, patch);
+        return buffer;
+    }();
+    return text.data();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status texts (verbatim pyzmqrpc)
+
+std::string status_text_bad_json(std::string_view parser_error) {
+    std::string text =
+        "Incorrectly marshalled function. Incoming message is no proper json formatted string. "
+        "Exception: ";
+    text += parser_error;
+    return text;
+}
+
+std::string status_text_no_function() {
+    return "Incorrectly marshalled function. No function name provided.";
+}
+
+std::string status_text_unknown_function(std::string_view name) {
+    std::string text = "Function '";
+    text += name;
+    text +=
+        "' is not implemented on server. Check rpc_functions on server if it contains the "
+        "function name";
+    return text;
+}
+
+std::string status_text_function_raised(std::string_view name, std::string_view error) {
+    std::string text = "Exception raised when calling function ";
+    text += name;
+    text += ". Exception: ";
+    text += error;
+    text += ' ';  // pyzmqrpc's format string ends with a space
+    return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+// UTF-8
+
+namespace {
+
+// Decodes one UTF-8 sequence at bytes[i]. Returns its length and sets cp, or 0 when malformed
+// (overlong, surrogate, above U+10FFFF, truncated, stray continuation byte).
+std::size_t decode_utf8(std::string_view bytes, std::size_t i, std::uint32_t& cp) {
+    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(bytes[k]); };
+    const unsigned char b0 = byte(i);
+    if (b0 < 0x80) {
+        cp = b0;
+        return 1;
+    }
+    std::size_t len = 0;
+    std::uint32_t min = 0;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+        len = 2;
+        cp = b0 & 0x1Fu;
+        min = 0x80;
+    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+        len = 3;
+        cp = b0 & 0x0Fu;
+        min = 0x800;
+    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+        len = 4;
+        cp = b0 & 0x07u;
+        min = 0x10000;
+    } else {
+        return 0;  // continuation byte, C0/C1 (always overlong) or F5..FF
+    }
+    if (bytes.size() - i < len) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const unsigned char b = byte(i + k);
+        if ((b & 0xC0u) != 0x80u) return 0;
+        cp = (cp << 6) | (b & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+// Written for each byte that does not start a well-formed sequence.
+constexpr std::uint32_t kReplacementChar = 0xFFFD;
+
+// ---------------------------------------------------------------------------------------------
+// json.dumps
+
+void append_hex4(std::string& out, std::uint32_t unit) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += "\\u";
+    out += kHex[(unit >> 12) & 0xFu];
+    out += kHex[(unit >> 8) & 0xFu];
+    out += kHex[(unit >> 4) & 0xFu];
+    out += kHex[unit & 0xFu];
+}
+
+// Python's ensure_ascii: printable ASCII (0x20..0x7E) as is except " and \, the short escapes
+// \" \\ \n \r \t \b \f, everything else as \uXXXX (surrogate pairs above the BMP). Invalid
+// UTF-8 (which nlohmann::json can hold) is written as U+FFFD rather than failing.
+void append_string(std::string& out, std::string_view s) {
+    out += '"';
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            if (c == '"') {
+                out += "\\\"";
+            } else if (c == '\\') {
+                out += "\\\\";
+            } else {
+                out += static_cast<char>(c);
+            }
+            ++i;
+            continue;
+        }
+        switch (c) {
+            case '\n':
+                out += "\\n";
+                ++i;
+                continue;
+            case '\r':
+                out += "\\r";
+                ++i;
+                continue;
+            case '\t':
+                out += "\\t";
+                ++i;
+                continue;
+            case '\b':
+                out += "\\b";
+                ++i;
+                continue;
+            case '\f':
+                out += "\\f";
+                ++i;
+                continue;
+            default:
+                break;
+        }
+        std::uint32_t cp = 0;
+        std::size_t len = decode_utf8(s, i, cp);
+        if (len == 0) {
+            cp = kReplacementChar;
+            len = 1;
+        }
+        if (cp >= 0x10000) {
+            const std::uint32_t v = cp - 0x10000;
+            append_hex4(out, 0xD800 + (v >> 10));
+            append_hex4(out, 0xDC00 + (v & 0x3FFu));
+        } else {
+            append_hex4(out, cp);
+        }
+        i += len;
+    }
+    out += '"';
+}
+
+// Python's float repr: the shortest digits that round-trip; fixed notation when the decimal
+// exponent is in [-4, 16), otherwise d[.ddd]e+XX; fixed notation always has a fractional part.
+void append_float(std::string& out, double value) {
+    if (std::isnan(value)) {
+        out += "NaN";
+        return;
+    }
+    if (std::isinf(value)) {
+        out += value < 0 ? "-Infinity" : "Infinity";
+        return;
+    }
+    std::array<char, 64> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value,
+                                      std::chars_format::scientific);
+    std::string_view sci(buffer.data(), static_cast<std::size_t>(result.ptr - buffer.data()));
+    // sci is "[-]d[.ddd]e(+|-)XX"
+    bool negative = false;
+    if (!sci.empty() && sci.front() == '-') {
+        negative = true;
+        sci.remove_prefix(1);
+    }
+    const std::size_t e_pos = sci.find('e');
+    std::string digits;
+    for (char ch : sci.substr(0, e_pos)) {
+        if (ch != '.') digits += ch;
+    }
+    int exponent = 0;
+    {
+        std::string_view exp_text = sci.substr(e_pos + 1);
+        if (!exp_text.empty() && exp_text.front() == '+') exp_text.remove_prefix(1);
+        std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
+    }
+    const int decpt = exponent + 1;  // position of the decimal point relative to the digits
+    if (negative) out += '-';
+    const int ndigits = static_cast<int>(digits.size());
+    if (decpt > -4 && decpt <= 16) {
+        if (decpt <= 0) {
+            out += "0.";
+            out.append(static_cast<std::size_t>(-decpt), '0');
+            out += digits;
+        } else if (decpt >= ndigits) {
+            out += digits;
+            out.append(static_cast<std::size_t>(decpt - ndigits), '0');
+            out += ".0";
+        } else {
+            out.append(digits, 0, static_cast<std::size_t>(decpt));
+            out += '.';
+            out.append(digits, static_cast<std::size_t>(decpt));
+        }
+        return;
+    }
+    out += digits.front();
+    if (ndigits > 1) {
+        out += '.';
+        out.append(digits, 1);
+    }
+    out += 'e';
+    out += exponent < 0 ? '-' : '+';
+    const int magnitude = exponent < 0 ? -exponent : exponent;
+    if (magnitude < 10) out += '0';
+    out += std::to_string(magnitude);
+}
+
+template <typename Integer>
+void append_integer(std::string& out, Integer value) {
+    std::array<char, 32> buffer{};
+    const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
+    out.append(buffer.data(), result.ptr);
+}
+
+void append_value(std::string& out, const json& value) {
+    switch (value.type()) {
+        case json::value_t::null:
+        case json::value_t::discarded:
+            out += "null";
+            return;
+        case json::value_t::boolean:
+            out += value.get<bool>() ? "true" : "false";
+            return;
+        case json::value_t::number_integer:
+            append_integer(out, value.get<json::number_integer_t>());
+            return;
+        case json::value_t::number_unsigned:
+            append_integer(out, value.get<json::number_unsigned_t>());
+            return;
+        case json::value_t::number_float:
+            append_float(out, value.get<json::number_float_t>());
+            return;
+        case json::value_t::string:
+            append_string(out, value.get_ref<const json::string_t&>());
+            return;
+        case json::value_t::array: {
+            out += '[';
+            bool first = true;
+            for (const auto& element : value) {
+                if (!first) out += ", ";
+                first = false;
+                append_value(out, element);
+            }
+            out += ']';
+            return;
+        }
+        case json::value_t::object: {
+            out += '{';
+            bool first = true;
+            for (auto it = value.begin(); it != value.end(); ++it) {
+                if (!first) out += ", ";
+                first = false;
+                append_string(out, it.key());
+                out += ": ";
+                append_value(out, it.value());
+            }
+            out += '}';
+            return;
+        }
+        case json::value_t::binary: {
+            // No Python equivalent; written the way nlohmann::json::dump() writes it.
+            const auto& binary = value.get_binary();
+            out += "{\"bytes\": [";
+            bool first = true;
+            for (std::uint8_t b : binary) {
+                if (!first) out += ", ";
+                first = false;
+                append_integer(out, static_cast<unsigned>(b));
+            }
+            out += "], \"subtype\": ";
+            if (binary.has_subtype()) {
+                append_integer(out, binary.subtype());
+            } else {
+                out += "null";
+            }
+            out += '}';
+            return;
+        }
+    }
+    out += "null";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+// nlohmann's what() starts with "[json.exception.parse_error.101] "; the rest is for humans.
+std::string parser_error_text(const std::exception& e) {
+    std::string_view text = e.what();
+    if (text.starts_with("[json.exception.")) {
+        const std::size_t end = text.find("] ");
+        if (end != std::string_view::npos) text.remove_prefix(end + 2);
+    }
+    return std::string(text);
+}
+
+// Python's json.loads() also accepts the bare tokens NaN, Infinity and -Infinity (and its
+// json.dumps() writes them). nlohmann::json does not; when a parse fails, the tokens found outside
+// strings are swapped for marker strings, the text is parsed again and the markers turned into
+// the doubles they stand for.
+constexpr std::string_view kNanMarker = "\x01zmqrpc-float:NaN\x01";
+constexpr std::string_view kInfMarker = "\x01zmqrpc-float:Infinity\x01";
+constexpr std::string_view kNegInfMarker = "\x01zmqrpc-float:-Infinity\x01";
+
+std::string json_marker(std::string_view marker) {
+    std::string out = "\"\\u0001";
+    out += marker.substr(1, marker.size() - 2);
+    out += "\\u0001\"";
+    return out;
+}
+
+bool substitute_python_floats(std::string_view text, std::string& out) {
+    bool substituted = false;
+    bool in_string = false;
+    out.clear();
+    out.reserve(text.size() + 32);
+    for (std::size_t i = 0; i < text.size();) {
+        const char c = text[i];
+        if (in_string) {
+            out += c;
+            if (c == '\\' && i + 1 < text.size()) {
+                out += text[i + 1];
+                i += 2;
+                continue;
+            }
+            if (c == '"') in_string = false;
+            ++i;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            out += c;
+            ++i;
+            continue;
+        }
+        const std::string_view rest = text.substr(i);
+        if (rest.starts_with("NaN")) {
+            out += json_marker(kNanMarker);
+            i += 3;
+            substituted = true;
+        } else if (rest.starts_with("Infinity")) {
+            out += json_marker(kInfMarker);
+            i += 8;
+            substituted = true;
+        } else if (rest.starts_with("-Infinity")) {
+            out += json_marker(kNegInfMarker);
+            i += 9;
+            substituted = true;
+        } else {
+            out += c;
+            ++i;
+        }
+    }
+    return substituted;
+}
+
+void restore_python_floats(json& value) {
+    if (value.is_string()) {
+        const auto& s = value.get_ref<const json::string_t&>();
+        if (s == kNanMarker) {
+            value = std::numeric_limits<double>::quiet_NaN();
+        } else if (s == kInfMarker) {
+            value = std::numeric_limits<double>::infinity();
+        } else if (s == kNegInfMarker) {
+            value = -std::numeric_limits<double>::infinity();
+        }
+    } else if (value.is_array() || value.is_object()) {
+        for (auto& element : value)
+            restore_python_floats(element);
+    }
+}
+
+// Parses like Python's json.loads(). Throws json::parse_error (the first attempt's) on failure.
+json parse_json(std::string_view text) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error&) {
+        std::string substituted;
+        if (!substitute_python_floats(text, substituted)) throw;
+        json value = json::parse(substituted, nullptr, false);
+        if (value.is_discarded()) throw;
+        restore_python_floats(value);
+        return value;
+    }
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset) {
+    std::size_t i = 0;
+    while (i < bytes.size()) {
+        if (static_cast<unsigned char>(bytes[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        std::uint32_t cp = 0;
+        const std::size_t len = decode_utf8(bytes, i, cp);
+        if (len == 0) {
+            if (bad_offset) *bad_offset = i;
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+std::string dumps(const json& value) {
+    std::string out;
+    append_value(out, value);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and responses. The keys are written by hand to keep pyzmqrpc's order.
+
+std::string encode_request(std::string_view function, const json& parameters) {
+    if (!parameters.is_null() && !parameters.is_object()) {
+        throw std::invalid_argument("parameters must be a JSON object of named arguments, not " +
+                                    std::string(parameters.type_name()));
+    }
+    std::string out = "{\"function\": ";
+    append_string(out, function);
+    if (parameters.is_object()) {
+        out += ", \"parameters\": ";
+        append_value(out, parameters);
+    }
+    out += '}';
+    return out;
+}
+
+std::string encode_response(int status_code, std::string_view status_message,
+                            const std::optional<json>& response_message) {
+    std::string out = "{\"status_code\": ";
+    append_integer(out, status_code);
+    out += ", \"status_message\": ";
+    append_string(out, status_message);
+    if (response_message && !response_message->is_null()) {
+        out += ", \"response_message\": ";
+        append_value(out, *response_message);
+    }
+    out += '}';
+    return out;
+}
+
+DecodedRequest decode_request(std::string_view message) {
+    DecodedRequest decoded;
+    const auto fail = [&](int status, std::string text) {
+        decoded.error_status = status;
+        decoded.error_text = std::move(text);
+        return decoded;
+    };
+    try {
+        std::size_t bad = 0;
+        if (!is_valid_utf8(message, &bad)) {
+            return fail(status::kBadJson,
+                        status_text_bad_json("invalid UTF-8 at byte " + std::to_string(bad)));
+        }
+        json document;
+        try {
+            document = parse_json(message);
+        } catch (const json::exception& e) {
+            return fail(status::kBadJson, status_text_bad_json(parser_error_text(e)));
+        }
+        if (!document.is_object()) {
+            return fail(status::kBadJson, status_text_bad_json("request is not a JSON object"));
+        }
+        const auto function = document.find("function");
+        if (function == document.end() || !function->is_string()) {
+            return fail(status::kNoFunction, status_text_no_function());
+        }
+        Request request;
+        request.function = function->get<std::string>();
+        const auto parameters = document.find("parameters");
+        if (parameters != document.end() && !parameters->is_null()) {
+            if (!parameters->is_object()) {
+                return fail(
+                    status::kBadJson,
+                    status_text_bad_json("parameters must be a JSON object of named arguments"));
+            }
+            request.parameters = std::move(*parameters);
+        }
+        decoded.request = std::move(request);
+        return decoded;
+    } catch (const std::exception& e) {  // std::bad_alloc and the like
+        return fail(status::kBadJson, status_text_bad_json(e.what()));
+    }
+}
+
+Response decode_response(std::string_view message) {
+    json document;
+    try {
+        document = parse_json(message);
+    } catch (const json::exception& e) {
+        throw RpcError(RpcError::Kind::Protocol, "Reply is not JSON: " + parser_error_text(e));
+    }
+    if (!document.is_object()) {
+        throw RpcError(RpcError::Kind::Protocol,
+                       "Reply is not a JSON object but " + std::string(document.type_name()));
+    }
+    const auto code = document.find("status_code");
+    if (code == document.end()) {
+        throw RpcError(RpcError::Kind::Protocol, "No status_code in response");
+    }
+    Response response;
+    if (code->is_number_integer() && !code->is_number_unsigned()) {
+        const auto v = code->get<json::number_integer_t>();
+        if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max()) {
+            throw RpcError(RpcError::Kind::Protocol, "status_code out of range: " + dumps(*code));
+        }
+        response.status_code = static_cast<int>(v);
+    } else if (code->is_number_unsigned()) {
+        const auto v = code->get<json::number_unsigned_t>();
+        if (v > static_cast<json::number_unsigned_t>(std::numeric_limits<int>::max())) {
+            throw RpcError(RpcError::Kind::Protocol, "status_code out of range: " + dumps(*code));
+        }
+        response.status_code = static_cast<int>(v);
+    } else if (code->is_number_float()) {
+        // Python compares 200.0 == 200, so an integral float is a valid code.
+        const double v = code->get<double>();
+        if (!std::isfinite(v) || v != std::trunc(v) || v < std::numeric_limits<int>::min() ||
+            v > std::numeric_limits<int>::max()) {
+            throw RpcError(RpcError::Kind::Protocol,
+                           "status_code is not an integer: " + dumps(*code));
+        }
+        response.status_code = static_cast<int>(v);
+    } else {
+        throw RpcError(RpcError::Kind::Protocol, "status_code is not an integer: " + dumps(*code));
+    }
+    const auto status_message = document.find("status_message");
+    if (status_message != document.end() && !status_message->is_null()) {
+        response.status_message = status_message->is_string() ? status_message->get<std::string>()
+                                                              : dumps(*status_message);
+    }
+    const auto value = document.find("response_message");
+    if (value != document.end()) response.response_message = std::move(*value);
+    return response;
+}
+
+json response_value_or_throw(const Response& response) {
+    if (response.status_code == status::kOk) {
+        return response.response_message ? *response.response_message : json();
+    }
+    std::string what = response.status_message.empty()
+                           ? "Error occurred with code " + std::to_string(response.status_code)
+                           : response.status_message;
+    throw RpcError(RpcError::Kind::Status, std::move(what), response.status_code,
+                   response.status_message);
+}
+
+}  // namespace zmqrpc

@@ -1,0 +1,126 @@
+#include "zmqrpc/rpc_server.hpp"
+
+#include "zmqrpc/errors.hpp"
+#include "zmqrpc/events.hpp"
+
+namespace zmqrpc {
+
+FunctionRegistry& FunctionRegistry::add(std::string name, RpcFunction function,
+                                        std::vector<std::string> parameter_names,
+                                        std::string help) {
+    if (name.empty()) throw ConfigError("function name must not be empty");
+    if (!function) throw ConfigError("function '" + name + "' has no implementation");
+    FunctionInfo info{name, std::move(parameter_names), std::move(help)};
+    functions_.insert_or_assign(std::move(name), Entry{std::move(function), std::move(info)});
+    return *this;
+}
+
+bool FunctionRegistry::contains(const std::string& name) const {
+    return functions_.count(name) != 0;
+}
+
+std::vector<FunctionInfo> FunctionRegistry::describe() const {
+    std::vector<FunctionInfo> out;
+    out.reserve(functions_.size());
+    for (const auto& [name, entry] : functions_)
+        out.push_back(entry.info);
+    return out;
+}
+
+std::string FunctionRegistry::dispatch(std::string_view message) const {
+    int code = 0;
+    return dispatch(message, code);
+}
+
+std::string FunctionRegistry::dispatch(std::string_view message, int& status_code) const {
+    DecodedRequest decoded = decode_request(message);
+    if (!decoded.request) {
+        status_code = decoded.error_status;
+        return encode_response(decoded.error_status, decoded.error_text);
+    }
+    const Request& request = *decoded.request;
+    auto it = functions_.find(request.function);
+    if (it == functions_.end()) {
+        status_code = status::kUnknownFunction;
+        return encode_response(status_code, status_text_unknown_function(request.function));
+    }
+    json result;
+    try {
+        result = it->second.function(request.parameters);
+    } catch (const std::exception& e) {
+        status_code = status::kFunctionRaised;
+        return encode_response(status_code,
+                               status_text_function_raised(request.function, e.what()));
+    } catch (...) {
+        status_code = status::kFunctionRaised;
+        return encode_response(status_code,
+                               status_text_function_raised(request.function, "unknown exception"));
+    }
+    status_code = status::kOk;
+    if (result.is_null()) return encode_response(status::kOk, "OK");
+    return encode_response(status::kOk, "OK", std::move(result));
+}
+
+RpcServer::RpcServer(RpcServerOptions options, FunctionRegistry functions)
+    : functions_(std::make_shared<const FunctionRegistry>(std::move(functions))),
+      counters_(std::make_shared<Counters>()) {
+    if (options.name.empty()) options.name = "rpc-server";
+    auto registry = functions_;
+    auto counters = counters_;
+    auto events = options.events;
+    auto name = options.name;
+    ReceiverOptions receiver_options;
+    static_cast<CommonOptions&>(receiver_options) = std::move(static_cast<CommonOptions&>(options));
+    static_cast<InputOptions&>(receiver_options) = std::move(static_cast<InputOptions&>(options));
+    receiver_ = std::make_unique<Receiver>(
+        std::move(receiver_options),
+        [registry, counters, events, name](std::string_view message, Origin) {
+            int code = 0;
+            std::string reply = registry->dispatch(message, code);
+            if (code == status::kBadJson || code == status::kNoFunction) {
+                counters->bad.fetch_add(1, std::memory_order_relaxed);
+            } else if (code != status::kOk) {
+                counters->errors.fetch_add(1, std::memory_order_relaxed);
+            }
+            if (code != status::kOk && events) {
+                std::string text = "call answered " + std::to_string(code);
+                try {
+                    text += ": " + decode_response(reply).status_message;
+                } catch (const std::exception&) {
+                }
+                events->publish(name,
+                                code == status::kBadJson || code == status::kNoFunction
+                                    ? EventKind::BadMessage
+                                    : EventKind::Error,
+                                {}, std::move(text));
+            }
+            return reply;
+        });
+}
+
+RpcServer::~RpcServer() = default;
+void RpcServer::start() {
+    receiver_->start();
+}
+void RpcServer::stop() {
+    receiver_->stop();
+}
+void RpcServer::join() {
+    receiver_->join();
+}
+bool RpcServer::running() const {
+    return receiver_->running();
+}
+std::string RpcServer::rep_endpoint() const {
+    return receiver_->rep_endpoint();
+}
+
+MetricsSnapshot RpcServer::metrics() const {
+    MetricsSnapshot m = receiver_->metrics();
+    m.kind = "rpc-server";
+    m.errors += counters_->errors.load(std::memory_order_relaxed);
+    m.bad_messages += counters_->bad.load(std::memory_order_relaxed);
+    return m;
+}
+
+}  // namespace zmqrpc

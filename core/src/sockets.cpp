@@ -1,0 +1,772 @@
+#include "sockets.hpp"
+
+#include "zmqrpc/context.hpp"
+#include "zmqrpc/endpoint.hpp"
+#include "zmqrpc/protocol.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+
+namespace zmqrpc::detail {
+
+namespace {
+std::atomic<std::uint64_t> g_monitor_counter{0};
+
+// Bounded work per wake-up so one busy socket cannot starve the others or the pipe.
+constexpr int kBatch = 256;
+
+std::string frames_text(std::size_t n) {
+    return "multipart message of " + std::to_string(n) +
+           " frames refused: pyzmqrpc messages are a single frame";
+}
+}  // namespace
+
+std::string ms_text(std::chrono::milliseconds ms) {
+    return std::to_string(ms.count()) + " ms";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+SocketSnapshot SocketStats::snapshot() const {
+    SocketSnapshot s;
+    s.role = role;
+    s.endpoint = endpoint();
+    s.connection = get_connection();
+    s.peers = peers.get();
+    s.messages_in = messages_in.get();
+    s.bytes_in = bytes_in.get();
+    s.messages_out = messages_out.get();
+    s.bytes_out = bytes_out.get();
+    s.heartbeats_in = heartbeats_in.get();
+    s.heartbeats_out = heartbeats_out.get();
+    s.connects = connects.get();
+    s.disconnects = disconnects.get();
+    s.connect_retries = connect_retries.get();
+    s.credentials_refused = credentials_refused.get();
+    s.handshake_failures = handshake_failures.get();
+    s.recreates = recreates.get();
+    s.errors = errors.get();
+    s.heartbeat = static_cast<HeartbeatState>(heartbeat.load(std::memory_order_relaxed));
+    s.heartbeat_timeout = heartbeat_timeout;
+    auto age_ns = now_ns() - last_heard_ns.load(std::memory_order_relaxed);
+    s.last_message_age = std::chrono::milliseconds(std::max<std::int64_t>(0, age_ns / 1000000));
+    s.ever_heard = ever_heard.load(std::memory_order_relaxed);
+    return s;
+}
+
+QueueSnapshot QueueStats::snapshot() const {
+    QueueSnapshot q;
+    q.capacity = capacity.get();
+    q.fill = fill.get();
+    q.high_water = high_water.get();
+    q.received = received.get();
+    q.delivered = delivered.get();
+    q.dropped = dropped.get();
+    return q;
+}
+
+MetricsSnapshot ComponentStats::snapshot() const {
+    MetricsSnapshot m;
+    m.name = name;
+    m.kind = kind;
+    m.running = running.load();
+    m.messages_in = messages_in.get();
+    m.bytes_in = bytes_in.get();
+    m.messages_out = messages_out.get();
+    m.bytes_out = bytes_out.get();
+    m.errors = errors.get();
+    m.bad_messages = bad_messages.get();
+    m.requests_failed = requests_failed.get();
+    m.has_queue = has_queue;
+    if (has_queue) m.queue = queue.snapshot();
+    m.sockets.reserve(sockets.size());
+    for (const auto& s : sockets)
+        m.sockets.push_back(s->snapshot());
+    return m;
+}
+
+void Reporter::emit(EventKind kind, const std::string& endpoint, std::string text) const {
+    if (events && component) events->publish(component->name, kind, endpoint, std::move(text));
+}
+
+// ---------------------------------------------------------------------------------------------
+// MonitoredSocket
+
+MonitoredSocket::MonitoredSocket(Context& context, zmq::socket_type type, SocketStats& stats,
+                                 Reporter reporter, std::int64_t max_message_size)
+    : context_(context),
+      stats_(stats),
+      reporter_(std::move(reporter)),
+      socket_(native_context(context), type),
+      monitor_(native_context(context), zmq::socket_type::pair) {
+    socket_.set(zmq::sockopt::linger, 0);
+    if (max_message_size >= 0) socket_.set(zmq::sockopt::maxmsgsize, max_message_size);
+    // The monitor must be listening before the socket binds or connects, or early events
+    // (LISTENING, the first CONNECTED) are lost.
+    std::string address = "inproc://zmqrpc-monitor-" + std::to_string(g_monitor_counter++);
+    if (zmq_socket_monitor(socket_.handle(), address.c_str(),
+                           ZMQ_EVENT_LISTENING | ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_CONNECTED |
+                               ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_BIND_FAILED) != 0) {
+        throw zmq::error_t();
+    }
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(address);
+    stats_.set_connection(ConnectionState::Idle);
+    stats_.peers.set(0);
+}
+
+MonitoredSocket::~MonitoredSocket() {
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);
+    socket_.close();
+    monitor_.close();
+    if (!zap_domain_.empty()) context_.unregister_domain(zap_domain_);
+}
+
+void MonitoredSocket::require_credentials(const Credentials& credentials) {
+    if (credentials.empty()) return;
+    zap_domain_ = context_.register_plain_domain(credentials);
+    socket_.set(zmq::sockopt::zap_domain, zap_domain_);
+    socket_.set(zmq::sockopt::plain_server, 1);
+}
+
+void MonitoredSocket::present_credentials(const Credentials& credentials) {
+    if (credentials.empty()) return;
+    socket_.set(zmq::sockopt::plain_username, credentials.username);
+    socket_.set(zmq::sockopt::plain_password, credentials.password);
+}
+
+std::string MonitoredSocket::bind(const std::string& endpoint) {
+    (void)parse_endpoint(endpoint, true);  // clear error for malformed text
+    try {
+        socket_.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+        throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role + " to '" +
+                          endpoint + "': " + e.what());
+    }
+    std::string resolved = socket_.get(zmq::sockopt::last_endpoint);
+    stats_.set_endpoint(resolved);
+    stats_.set_connection(ConnectionState::Listening);
+    bound_ = true;
+    return resolved;
+}
+
+void MonitoredSocket::connect(const std::string& endpoint) {
+    (void)parse_endpoint(endpoint, false);
+    try {
+        socket_.connect(endpoint);
+    } catch (const zmq::error_t& e) {
+        throw ConfigError(reporter_.component->name + ": cannot connect " + stats_.role + " to '" +
+                          endpoint + "': " + e.what());
+    }
+    stats_.set_connection(ConnectionState::Connecting);
+}
+
+void MonitoredSocket::drain_monitor() {
+    for (int i = 0; i < kBatch; ++i) {
+        auto frames = recv_frames(monitor_);
+        if (!frames) return;
+        if (frames->size() < 2 || (*frames)[0].size() < 6) continue;
+        std::uint16_t event = 0;
+        std::uint32_t value = 0;
+        std::memcpy(&event, (*frames)[0].data(), 2);
+        std::memcpy(&value, static_cast<const char*>((*frames)[0].data()) + 2, 4);
+        on_event(event, value, (*frames)[1].to_string());
+    }
+}
+
+void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
+                               const std::string& endpoint) {
+    auto after_loss = [&] {
+        if (stats_.peers.get() > 0) return;
+        stats_.set_connection(bound_ ? ConnectionState::Listening : ConnectionState::Disconnected);
+    };
+    switch (event) {
+        case ZMQ_EVENT_LISTENING:
+            stats_.set_connection(ConnectionState::Listening);
+            reporter_.emit(EventKind::Listening, endpoint, "listening (" + stats_.role + ")");
+            break;
+        case ZMQ_EVENT_BIND_FAILED:
+            stats_.errors.add();
+            reporter_.emit(EventKind::Error, endpoint,
+                           "bind failed: " + std::string(zmq_strerror(static_cast<int>(value))));
+            break;
+        case ZMQ_EVENT_ACCEPTED:
+            stats_.connects.add();
+            reporter_.emit(EventKind::Accepted, endpoint, "peer connected");
+            break;
+        case ZMQ_EVENT_CONNECTED:
+            stats_.connects.add();
+            retry_reported_ = false;
+            reporter_.emit(EventKind::Connected, endpoint, "connected");
+            break;
+        case ZMQ_EVENT_CONNECT_RETRIED:
+            stats_.connect_retries.add();
+            if (stats_.peers.get() == 0 &&
+                stats_.get_connection() != ConnectionState::CredentialsRefused) {
+                stats_.set_connection(ConnectionState::Connecting);
+            }
+            // One event per outage, not one per retry interval.
+            if (!retry_reported_) {
+                retry_reported_ = true;
+                reporter_.emit(EventKind::ConnectRetried, endpoint,
+                               "connection refused or lost; retrying");
+            }
+            break;
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            ++handshakes_;
+            stats_.peers.add();
+            stats_.set_connection(ConnectionState::Connected);
+            reporter_.emit(EventKind::HandshakeSucceeded, endpoint, "handshake succeeded");
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+            stats_.credentials_refused.add();
+            stats_.set_connection(ConnectionState::CredentialsRefused);
+            reporter_.emit(
+                EventKind::CredentialsRefused, endpoint,
+                bound_ ? "refused a peer's credentials (ZAP status " + std::to_string(value) + ")"
+                       : "credentials refused by the server (ZAP status " + std::to_string(value) +
+                             ")");
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
+                stats_.credentials_refused.add();
+                stats_.set_connection(ConnectionState::CredentialsRefused);
+                reporter_.emit(EventKind::CredentialsRefused, endpoint,
+                               "security mismatch: one side requires username/password "
+                               "credentials and the other presents none");
+            } else {
+                stats_.handshake_failures.add();
+                stats_.set_connection(ConnectionState::HandshakeFailed);
+                reporter_.emit(EventKind::HandshakeFailed, endpoint,
+                               "handshake failed: protocol error " + std::to_string(value));
+            }
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            // A peer that hangs up mid-handshake (typically right after its own credentials
+            // were refused) is not a handshake failure of ours.
+            if (value == EPIPE || value == ECONNRESET) break;
+            stats_.handshake_failures.add();
+            stats_.set_connection(ConnectionState::HandshakeFailed);
+            reporter_.emit(
+                EventKind::HandshakeFailed, endpoint,
+                "handshake failed: " + std::string(zmq_strerror(static_cast<int>(value))));
+            break;
+        case ZMQ_EVENT_DISCONNECTED: {
+            stats_.disconnects.add();
+            auto connection = stats_.get_connection();
+            bool was_up = stats_.peers.get() > 0;
+            if (was_up) stats_.peers.set(stats_.peers.get() - 1);
+            // A failed handshake also ends in a disconnect; keep its more precise state.
+            if (connection != ConnectionState::CredentialsRefused &&
+                connection != ConnectionState::HandshakeFailed) {
+                after_loss();
+            }
+            if (was_up) reporter_.emit(EventKind::Disconnected, endpoint, "disconnected");
+            break;
+        }
+        default:
+            break;
+    }
+}
+
+std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
+    std::vector<zmq::message_t> frames;
+    zmq::message_t first;
+    if (!socket.recv(first, zmq::recv_flags::dontwait)) return std::nullopt;
+    bool more = first.more();
+    frames.push_back(std::move(first));
+    while (more) {
+        zmq::message_t part;
+        // The rest of a multipart message is already here: libzmq delivers them atomically.
+        (void)socket.recv(part, zmq::recv_flags::none);
+        more = part.more();
+        frames.push_back(std::move(part));
+    }
+    return frames;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SubInput
+
+SubInput::SubInput(Actor& host, const InputOptions& input, const CommonOptions& common,
+                   Deliver deliver)
+    : host_(host),
+      credentials_(input.credentials),
+      max_message_size_(common.max_message_size),
+      deliver_(std::move(deliver)) {
+    links_.reserve(input.sub_connect.size());
+    for (const auto& sub : input.sub_connect) {
+        (void)parse_endpoint(sub.endpoint, false);
+        Link link;
+        link.endpoint = sub.endpoint;
+        link.timeout = sub.heartbeat_timeout.count() > 0 ? sub.heartbeat_timeout
+                                                         : input.default_heartbeat_timeout;
+        if (link.timeout.count() < 0) link.timeout = std::chrono::milliseconds{0};
+        link.stats = &host.stats().add_socket("sub", sub.endpoint, link.timeout);
+        links_.push_back(std::move(link));
+    }
+}
+
+void SubInput::open() {
+    auto now = Clock::now();
+    for (auto& link : links_) {
+        link.last_heard = now;
+        link.recreate_at = now + link.timeout;
+        link.late = link.lost = false;
+        link.stats->last_heard_ns.store(now_ns());
+        link.stats->ever_heard = false;
+        if (link.timeout.count() > 0)
+            link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Alive));
+        create(link);
+    }
+}
+
+void SubInput::close() {
+    for (auto& link : links_)
+        destroy(link);
+}
+
+void SubInput::create(Link& link) {
+    Reporter reporter{&host_.stats(), host_.events()};
+    link.socket = std::make_unique<MonitoredSocket>(*host_.context(), zmq::socket_type::sub,
+                                                    *link.stats, reporter, max_message_size_);
+    auto& s = link.socket->socket();
+    s.set(zmq::sockopt::subscribe, "");
+    link.socket->present_credentials(credentials_);
+    link.socket->connect(link.endpoint);
+    host_.watch(s, ZMQ_POLLIN, [this, &link](short) { on_readable(link); });
+    host_.watch(link.socket->monitor(), ZMQ_POLLIN,
+                [&link](short) { link.socket->drain_monitor(); });
+}
+
+void SubInput::destroy(Link& link) {
+    if (!link.socket) return;
+    link.socket->drain_monitor();
+    host_.unwatch(link.socket->socket());
+    host_.unwatch(link.socket->monitor());
+    link.socket.reset();
+}
+
+void SubInput::heard(Link& link) {
+    auto now = Clock::now();
+    link.last_heard = now;
+    link.recreate_at = now + link.timeout;
+    link.stats->heard();
+    if (link.late || link.lost) {
+        host_.emit(EventKind::HeartbeatRecovered, link.endpoint,
+                   link.lost ? "heard again after the socket was recreated" : "heard again");
+        link.late = link.lost = false;
+    }
+    if (link.timeout.count() > 0) {
+        link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Alive),
+                                    std::memory_order_relaxed);
+    }
+}
+
+void SubInput::on_readable(Link& link) {
+    auto& component = host_.stats();
+    for (int i = 0; i < kBatch && link.socket; ++i) {
+        auto frames = recv_frames(link.socket->socket());
+        if (!frames) return;
+        heard(link);
+        std::size_t size = 0;
+        for (auto& f : *frames)
+            size += f.size();
+        if (frames->size() != 1) {
+            link.stats->errors.add();
+            component.bad_messages.add();
+            host_.emit(EventKind::BadMessage, link.endpoint, frames_text(frames->size()));
+            continue;
+        }
+        std::string message = (*frames)[0].to_string();
+        if (message == kHeartbeat) {
+            link.stats->heartbeats_in.add();
+            continue;
+        }
+        link.stats->messages_in.add();
+        link.stats->bytes_in.add(size);
+        std::size_t bad = 0;
+        if (!is_valid_utf8(message, &bad)) {
+            component.bad_messages.add();
+            host_.emit(EventKind::BadMessage, link.endpoint,
+                       "message refused: invalid UTF-8 at byte " + std::to_string(bad));
+            continue;
+        }
+        component.messages_in.add();
+        component.bytes_in.add(size);
+        deliver_(std::move(message));
+    }
+}
+
+Clock::time_point SubInput::next_deadline() const {
+    auto next = Clock::time_point::max();
+    for (const auto& link : links_) {
+        if (link.timeout.count() <= 0 || !link.socket) continue;
+        next = std::min(next, link.recreate_at);
+        if (!link.late) next = std::min(next, link.last_heard + link.timeout / 2);
+    }
+    return next;
+}
+
+void SubInput::on_deadline(Clock::time_point now) {
+    for (auto& link : links_) {
+        if (link.timeout.count() <= 0 || !link.socket) continue;
+        if (!link.late && now >= link.last_heard + link.timeout / 2) {
+            link.late = true;
+            link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Late));
+            host_.emit(EventKind::HeartbeatLate, link.endpoint,
+                       "nothing heard for half the heartbeat timeout of " + ms_text(link.timeout));
+        }
+        if (now >= link.recreate_at) {
+            auto silent =
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - link.last_heard);
+            if (!link.lost) {
+                link.lost = true;
+                host_.emit(EventKind::HeartbeatLost, link.endpoint,
+                           "nothing heard for " + ms_text(silent) + " (timeout " +
+                               ms_text(link.timeout) + ")");
+            }
+            link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Dead));
+            destroy(link);
+            create(link);
+            link.stats->recreates.add();
+            link.recreate_at = now + link.timeout;
+            host_.emit(EventKind::SocketRecreated, link.endpoint,
+                       "SUB socket recreated after " + ms_text(silent) + " of silence");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// RepInput
+
+RepInput::RepInput(Actor& host, const InputOptions& input, const CommonOptions& common,
+                   Deliver deliver)
+    : host_(host),
+      bind_(input.rep_bind),
+      credentials_(input.credentials),
+      max_message_size_(common.max_message_size),
+      deliver_(std::move(deliver)) {
+    if (bind_.empty()) return;
+    (void)parse_endpoint(bind_, true);
+    stats_ = &host.stats().add_socket("rep", bind_);
+}
+
+void RepInput::open() {
+    if (bind_.empty()) return;
+    Reporter reporter{&host_.stats(), host_.events()};
+    socket_ = std::make_unique<MonitoredSocket>(*host_.context(), zmq::socket_type::router, *stats_,
+                                                reporter, max_message_size_);
+    socket_->require_credentials(credentials_);
+    socket_->bind(bind_);
+    host_.watch(socket_->socket(), ZMQ_POLLIN, [this](short) { on_readable(); });
+    host_.watch(socket_->monitor(), ZMQ_POLLIN, [this](short) { socket_->drain_monitor(); });
+}
+
+void RepInput::close() {
+    if (!socket_) return;
+    socket_->drain_monitor();
+    host_.unwatch(socket_->socket());
+    host_.unwatch(socket_->monitor());
+    socket_.reset();
+    stats_->set_endpoint(bind_);
+}
+
+void RepInput::reply(Envelope& envelope, std::string_view message) {
+    if (!socket_) return;
+    auto& s = socket_->socket();
+    for (auto& frame : envelope) {
+        zmq::message_t copy;
+        copy.copy(frame);
+        if (!s.send(copy, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+            stats_->errors.add();
+            return;
+        }
+    }
+    if (!s.send(zmq::buffer(message), zmq::send_flags::dontwait)) {
+        stats_->errors.add();
+        return;
+    }
+    stats_->messages_out.add();
+    stats_->bytes_out.add(message.size());
+    host_.stats().messages_out.add();
+    host_.stats().bytes_out.add(message.size());
+}
+
+void RepInput::on_readable() {
+    auto& component = host_.stats();
+    for (int i = 0; i < kBatch && socket_; ++i) {
+        auto frames = recv_frames(socket_->socket());
+        if (!frames) return;
+        stats_->heard();
+        // [routing id][...][empty delimiter][body...]: a REQ client always sends the delimiter.
+        auto delimiter = std::find_if(frames->begin(), frames->end(),
+                                      [](const zmq::message_t& f) { return f.size() == 0; });
+        if (delimiter == frames->end()) {
+            stats_->errors.add();
+            component.bad_messages.add();
+            host_.emit(EventKind::BadMessage, stats_->endpoint(),
+                       "message without a REQ envelope dropped");
+            continue;
+        }
+        Envelope envelope;
+        auto body_begin = std::next(delimiter);
+        for (auto it = frames->begin(); it != body_begin; ++it)
+            envelope.push_back(std::move(*it));
+        std::size_t body_frames =
+            static_cast<std::size_t>(std::distance(body_begin, frames->end()));
+        std::size_t size = 0;
+        for (auto it = body_begin; it != frames->end(); ++it)
+            size += it->size();
+        if (body_frames != 1) {
+            component.bad_messages.add();
+            std::string text = frames_text(body_frames);
+            host_.emit(EventKind::BadMessage, stats_->endpoint(), text);
+            reply(envelope, encode_response(status::kBadJson, status_text_bad_json(text)));
+            continue;
+        }
+        std::string message = body_begin->to_string();
+        if (message == kHeartbeat) {
+            stats_->heartbeats_in.add();
+            // pyzmqrpc leaves a heartbeating REQ client hanging; we answer (PROTOCOL.md).
+            reply(envelope, encode_response(status::kOk, "OK"));
+            continue;
+        }
+        stats_->messages_in.add();
+        stats_->bytes_in.add(size);
+        std::size_t bad = 0;
+        if (!is_valid_utf8(message, &bad)) {
+            component.bad_messages.add();
+            std::string text = "invalid UTF-8 at byte " + std::to_string(bad);
+            host_.emit(EventKind::BadMessage, stats_->endpoint(), "message refused: " + text);
+            reply(envelope, encode_response(status::kBadJson, status_text_bad_json(text)));
+            continue;
+        }
+        component.messages_in.add();
+        component.bytes_in.add(size);
+        deliver_(std::move(envelope), std::move(message));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// PubOutput
+
+PubOutput::PubOutput(Context& context, ComponentStats& component, Reporter reporter,
+                     const OutputOptions& output, const CommonOptions& common)
+    : context_(context),
+      component_(component),
+      reporter_(std::move(reporter)),
+      bind_(output.pub_bind),
+      credentials_(output.credentials),
+      hwm_(output.pub_hwm),
+      max_message_size_(common.max_message_size),
+      heartbeat_interval_(output.pub_heartbeat_interval) {
+    if (bind_.empty()) return;
+    (void)parse_endpoint(bind_, true);
+    if (hwm_ < 0) throw ConfigError(component.name + ": pub_hwm must not be negative");
+    stats_ = &component.add_socket("pub", bind_);
+}
+
+void PubOutput::open() {
+    if (bind_.empty()) return;
+    // An XPUB is a PUB on the wire; it also tells us about each subscription, which makes
+    // "wait until a subscriber is there" exact instead of a blind sleep.
+    socket_ = std::make_unique<MonitoredSocket>(context_, zmq::socket_type::xpub, *stats_,
+                                                reporter_, max_message_size_);
+    auto& s = socket_->socket();
+    s.set(zmq::sockopt::sndhwm, hwm_);
+    s.set(zmq::sockopt::xpub_verboser, 1);
+    // Let what was just published leave before the socket goes (bounded, close never blocks).
+    s.set(zmq::sockopt::linger, 200);
+    socket_->require_credentials(credentials_);
+    socket_->bind(bind_);
+    subscribers_ = 0;
+}
+
+void PubOutput::close() {
+    if (!socket_) return;
+    socket_->drain_monitor();
+    socket_.reset();
+    stats_->set_endpoint(bind_);
+    subscribers_ = 0;
+}
+
+void PubOutput::publish(std::string_view message) {
+    if (!socket_) return;
+    if (socket_->socket().send(zmq::buffer(message), zmq::send_flags::dontwait)) {
+        stats_->messages_out.add();
+        stats_->bytes_out.add(message.size());
+        component_.messages_out.add();
+        component_.bytes_out.add(message.size());
+    } else {
+        stats_->errors.add();
+    }
+}
+
+void PubOutput::send_heartbeat() {
+    if (!socket_) return;
+    if (socket_->socket().send(zmq::buffer(kHeartbeat), zmq::send_flags::dontwait)) {
+        stats_->heartbeats_out.add();
+    }
+}
+
+void PubOutput::drain_subscriptions() {
+    if (!socket_) return;
+    for (int i = 0; i < kBatch; ++i) {
+        auto frames = recv_frames(socket_->socket());
+        if (!frames) return;
+        const auto& f = frames->front();
+        if (f.size() == 0) continue;
+        auto kind = *static_cast<const unsigned char*>(f.data());
+        if (kind == 1) {
+            ++subscribers_;
+        } else if (kind == 0 && subscribers_ > 0) {
+            --subscribers_;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ReqChannel
+
+ReqChannel::ReqChannel(Context& context, ComponentStats& component, Reporter reporter,
+                       const OutputOptions& output, const CommonOptions& common)
+    : context_(context),
+      component_(component),
+      reporter_(std::move(reporter)),
+      endpoints_(output.req_connect),
+      credentials_(output.credentials),
+      max_message_size_(common.max_message_size),
+      timeout_(output.req_timeout) {
+    if (endpoints_.empty()) return;
+    std::string joined;
+    for (const auto& ep : endpoints_) {
+        (void)parse_endpoint(ep, false);
+        joined += (joined.empty() ? "" : ",") + ep;
+    }
+    if (timeout_.count() <= 0) throw ConfigError(component.name + ": req_timeout must be positive");
+    stats_ = &component.add_socket("req", joined);
+}
+
+std::string ReqChannel::endpoints_text() const {
+    return stats_ ? stats_->endpoint() : "";
+}
+
+void ReqChannel::open() {
+    if (endpoints_.empty()) return;
+    socket_ = std::make_unique<MonitoredSocket>(context_, zmq::socket_type::req, *stats_, reporter_,
+                                                max_message_size_);
+    // Queue only to peers that completed the handshake: a request is never parked on the pipe
+    // of a dead endpoint while another one is up (round-robin over live peers).
+    socket_->socket().set(zmq::sockopt::immediate, 1);
+    socket_->present_credentials(credentials_);
+    for (const auto& ep : endpoints_)
+        socket_->connect(ep);
+    state_ = State::Idle;
+}
+
+void ReqChannel::close() {
+    if (socket_) socket_->drain_monitor();
+    socket_.reset();
+    state_ = State::Idle;
+}
+
+void ReqChannel::begin(std::string message, Clock::time_point deadline) {
+    message_ = std::move(message);
+    started_ = Clock::now();
+    deadline_ = deadline;
+    refused_at_begin_ = stats_->credentials_refused.get();
+    state_ = State::Sending;
+    try_send();
+}
+
+short ReqChannel::wanted_events() const noexcept {
+    switch (state_) {
+        case State::Sending:
+            return ZMQ_POLLOUT;
+        case State::Awaiting:
+            return ZMQ_POLLIN;
+        default:
+            return 0;
+    }
+}
+
+bool ReqChannel::try_send() {
+    if (!socket_->socket().send(zmq::buffer(message_), zmq::send_flags::dontwait)) return false;
+    stats_->messages_out.add();
+    stats_->bytes_out.add(message_.size());
+    component_.messages_out.add();
+    component_.bytes_out.add(message_.size());
+    state_ = State::Awaiting;
+    return true;
+}
+
+std::optional<std::string> ReqChannel::on_ready(short revents) {
+    if (state_ == State::Sending && (revents & ZMQ_POLLOUT)) {
+        try_send();
+        return std::nullopt;
+    }
+    if (state_ != State::Awaiting || !(revents & ZMQ_POLLIN)) return std::nullopt;
+    auto frames = recv_frames(socket_->socket());
+    if (!frames) return std::nullopt;
+    std::size_t size = 0;
+    for (auto& f : *frames)
+        size += f.size();
+    stats_->messages_in.add();
+    stats_->bytes_in.add(size);
+    stats_->heard();
+    component_.messages_in.add();
+    component_.bytes_in.add(size);
+    state_ = State::Idle;
+    if (frames->size() != 1) {
+        stats_->errors.add();
+        reporter_.emit(EventKind::BadMessage, endpoints_text(),
+                       "reply of " + std::to_string(frames->size()) + " frames; using the first");
+    }
+    return frames->front().to_string();
+}
+
+RpcError ReqChannel::fail(RpcError::Kind kind, std::string text) {
+    // Lazy Pirate: a REQ that lost its reply is stuck; close it and connect a fresh one.
+    socket_.reset();
+    open();
+    stats_->recreates.add();
+    stats_->errors.add();
+    component_.requests_failed.add();
+    reporter_.emit(EventKind::RequestFailed, endpoints_text(), text);
+    reporter_.emit(EventKind::SocketRecreated, endpoints_text(), "REQ socket recreated");
+    state_ = State::Idle;
+    return RpcError(kind, std::move(text));
+}
+
+std::optional<RpcError> ReqChannel::check(Clock::time_point now) {
+    if (state_ == State::Idle) return std::nullopt;
+    socket_->drain_monitor();
+    bool refused = stats_->credentials_refused.get() > refused_at_begin_;
+    if (refused && state_ == State::Sending && stats_->peers.get() == 0) {
+        return fail(
+            RpcError::Kind::CredentialsRefused,
+            "credentials refused by " + endpoints_text() + " (" + credentials_.describe() + ")");
+    }
+    if (now < deadline_) return std::nullopt;
+    auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_);
+    if (state_ == State::Sending) {
+        if (refused) {
+            return fail(RpcError::Kind::CredentialsRefused, "credentials refused by " +
+                                                                endpoints_text() + " (" +
+                                                                credentials_.describe() + ")");
+        }
+        return fail(
+            RpcError::Kind::Unreachable,
+            "unreachable: no connection to " + endpoints_text() + " within " + ms_text(waited));
+    }
+    return fail(RpcError::Kind::Timeout,
+                "timed out: no reply from " + endpoints_text() + " within " + ms_text(waited));
+}
+
+}  // namespace zmqrpc::detail

@@ -1,0 +1,220 @@
+// Socket building blocks shared by the components. Internal header.
+//
+//  MonitoredSocket  a zmq socket plus its libzmq socket monitor, translated into SocketStats and
+//                   events; also owns the socket's ZAP domain when it checks credentials.
+//  SubInput         SUB connects with per-endpoint heartbeat supervision (actor thread).
+//  RepInput         the REP side, as a ROUTER so that many clients can be queued (actor thread).
+//  PubOutput        a bound PUB (an XPUB underneath, to count subscribers exactly).
+//  ReqChannel       one REQ connected to every endpoint, Lazy Pirate, as a non-blocking state
+//                   machine that an actor or a synchronous caller drives.
+//
+// Every object here lives on one thread: the one that owns the component.
+#pragma once
+
+#include "actor.hpp"
+#include "stats.hpp"
+
+#include "zmqrpc/errors.hpp"
+#include "zmqrpc/events.hpp"
+#include "zmqrpc/options.hpp"
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace zmqrpc::detail {
+
+// Where a socket reports: its stats, the bus, the component name.
+struct Reporter {
+    ComponentStats* component = nullptr;
+    std::shared_ptr<EventBus> events;
+    void emit(EventKind kind, const std::string& endpoint, std::string text) const;
+};
+
+class MonitoredSocket {
+  public:
+    MonitoredSocket(Context& context, zmq::socket_type type, SocketStats& stats, Reporter reporter,
+                    std::int64_t max_message_size);
+    ~MonitoredSocket();
+    MonitoredSocket(const MonitoredSocket&) = delete;
+    MonitoredSocket& operator=(const MonitoredSocket&) = delete;
+
+    zmq::socket_t& socket() noexcept { return socket_; }
+    zmq::socket_t& monitor() noexcept { return monitor_; }
+    SocketStats& stats() noexcept { return stats_; }
+
+    // Binding side: PLAIN server checked against `credentials` (nothing when empty).
+    void require_credentials(const Credentials& credentials);
+    // Connecting side: present `credentials` (nothing when empty).
+    void present_credentials(const Credentials& credentials);
+    // Binds (throws ConfigError with the endpoint and reason) and returns the resolved endpoint.
+    std::string bind(const std::string& endpoint);
+    void connect(const std::string& endpoint);
+
+    // Reads every pending monitor event.
+    void drain_monitor();
+    // Handshakes that succeeded since this socket was created.
+    std::uint64_t handshakes() const noexcept { return handshakes_; }
+
+  private:
+    void on_event(std::uint16_t event, std::uint32_t value, const std::string& endpoint);
+
+    Context& context_;
+    SocketStats& stats_;
+    Reporter reporter_;
+    zmq::socket_t socket_;
+    zmq::socket_t monitor_;
+    std::string zap_domain_;
+    std::uint64_t handshakes_ = 0;
+    bool retry_reported_ = false;
+    bool bound_ = false;
+};
+
+// Reads one whole message (all frames) without blocking. Empty when nothing is waiting.
+std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
+
+class SubInput {
+  public:
+    using Deliver = std::function<void(std::string&& message)>;
+    SubInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver);
+    void open();
+    void close();
+    Clock::time_point next_deadline() const;
+    void on_deadline(Clock::time_point now);
+    bool empty() const noexcept { return links_.empty(); }
+
+  private:
+    struct Link {
+        std::string endpoint;
+        std::chrono::milliseconds timeout{0};
+        SocketStats* stats = nullptr;
+        std::unique_ptr<MonitoredSocket> socket;
+        Clock::time_point last_heard{};
+        Clock::time_point recreate_at{};
+        bool late = false;
+        bool lost = false;
+    };
+    void create(Link& link);
+    void destroy(Link& link);
+    void on_readable(Link& link);
+    void heard(Link& link);
+
+    Actor& host_;
+    Credentials credentials_;
+    std::int64_t max_message_size_;
+    Deliver deliver_;
+    std::vector<Link> links_;  // fixed size after construction
+};
+
+// A REQ client's return address on the ROUTER, and the request id frames before the delimiter.
+using Envelope = std::vector<zmq::message_t>;
+
+class RepInput {
+  public:
+    using Deliver = std::function<void(Envelope&& envelope, std::string&& message)>;
+    RepInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver);
+    void open();
+    void close();
+    bool configured() const noexcept { return !bind_.empty(); }
+    std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
+    void reply(Envelope& envelope, std::string_view message);
+
+  private:
+    void on_readable();
+
+    Actor& host_;
+    std::string bind_;
+    Credentials credentials_;
+    std::int64_t max_message_size_;
+    Deliver deliver_;
+    SocketStats* stats_ = nullptr;
+    std::unique_ptr<MonitoredSocket> socket_;
+};
+
+class PubOutput {
+  public:
+    PubOutput(Context& context, ComponentStats& component, Reporter reporter,
+              const OutputOptions& output, const CommonOptions& common);
+    void open();
+    void close();
+    bool configured() const noexcept { return !bind_.empty(); }
+    bool is_open() const noexcept { return socket_ != nullptr; }
+    MonitoredSocket* socket() noexcept { return socket_.get(); }
+    std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
+    void publish(std::string_view message);
+    void send_heartbeat();
+    // Reads subscription messages; keeps subscribers() exact.
+    void drain_subscriptions();
+    std::size_t subscribers() const noexcept { return subscribers_; }
+    std::chrono::milliseconds heartbeat_interval() const noexcept { return heartbeat_interval_; }
+
+  private:
+    Context& context_;
+    ComponentStats& component_;
+    Reporter reporter_;
+    std::string bind_;
+    Credentials credentials_;
+    int hwm_;
+    std::int64_t max_message_size_;
+    std::chrono::milliseconds heartbeat_interval_;
+    SocketStats* stats_ = nullptr;
+    std::unique_ptr<MonitoredSocket> socket_;
+    std::size_t subscribers_ = 0;
+};
+
+class ReqChannel {
+  public:
+    ReqChannel(Context& context, ComponentStats& component, Reporter reporter,
+               const OutputOptions& output, const CommonOptions& common);
+    void open();
+    void close();
+    bool configured() const noexcept { return !endpoints_.empty(); }
+    MonitoredSocket* socket() noexcept { return socket_.get(); }
+    std::chrono::milliseconds default_timeout() const noexcept { return timeout_; }
+
+    bool idle() const noexcept { return state_ == State::Idle; }
+    // Starts a request; sends at once when a peer is ready, else when one becomes ready.
+    void begin(std::string message, Clock::time_point deadline);
+    // The events to poll the socket for in the current state (0 when idle).
+    short wanted_events() const noexcept;
+    // Call when the socket is writable (sends the pending request) or readable (returns the
+    // reply and goes idle).
+    std::optional<std::string> on_ready(short revents);
+    Clock::time_point deadline() const noexcept { return deadline_; }
+    // Fails the request when its deadline passed or its credentials were refused with no other
+    // peer: recreates the socket (Lazy Pirate), goes idle, returns the error.
+    std::optional<RpcError> check(Clock::time_point now);
+    // The request text in flight (valid unless idle).
+    const std::string& in_flight() const noexcept { return message_; }
+
+  private:
+    enum class State { Idle, Sending, Awaiting };
+    bool try_send();
+    RpcError fail(RpcError::Kind kind, std::string text);
+    std::string endpoints_text() const;
+
+    Context& context_;
+    ComponentStats& component_;
+    Reporter reporter_;
+    std::vector<std::string> endpoints_;
+    Credentials credentials_;
+    std::int64_t max_message_size_;
+    std::chrono::milliseconds timeout_;
+    SocketStats* stats_ = nullptr;
+    std::unique_ptr<MonitoredSocket> socket_;
+
+    State state_ = State::Idle;
+    std::string message_;
+    Clock::time_point started_{};
+    Clock::time_point deadline_{};
+    std::uint64_t refused_at_begin_ = 0;
+};
+
+std::string ms_text(std::chrono::milliseconds ms);
+
+}  // namespace zmqrpc::detail
