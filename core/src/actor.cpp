@@ -104,7 +104,8 @@ void Actor::run(zmq::socket_t*, std::string pipe_endpoint) {
     } catch (const std::exception& e) {
         emit(EventKind::Error, {}, std::string("teardown: ") + e.what());
     }
-    emit(EventKind::Stopped, {}, "stopped");
+    emit(EventKind::Stopped, {}, stopped_text_.empty() ? std::string("stopped") : stopped_text_);
+    stopped_text_.clear();
 }
 
 void Actor::watch(zmq::socket_ref socket, short events, std::function<void(short)> callback) {
@@ -163,7 +164,17 @@ void Actor::loop(zmq::socket_t& pipe) {
         } catch (const zmq::error_t& e) {
             if (e.num() == ETERM) return;
             if (e.num() == EINTR) continue;
-            throw;
+            // A socket in the set is no longer valid (a bug of ours): report it, drop the dead
+            // watches and carry on rather than let the thread die.
+            stats_.errors.add();
+            emit(EventKind::Error, {}, std::string("poll failed: ") + e.what());
+            std::erase_if(watches_, [](const Watch& w) {
+                int type = 0;
+                std::size_t size = sizeof type;
+                return zmq_getsockopt(w.handle, ZMQ_TYPE, &type, &size) != 0;
+            });
+            watches_dirty_ = true;
+            continue;
         }
         if (items[0].revents & ZMQ_POLLIN) {
             zmq::message_t command;

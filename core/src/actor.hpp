@@ -55,6 +55,9 @@ class Actor {
     ComponentStats& stats() { return stats_; }
 
   protected:
+    // Set by teardown() to say more than "stopped" in the Stopped event.
+    std::string stopped_text_;
+
     // Actor thread: create, bind and connect sockets. Throw to make start() fail.
     virtual void setup() = 0;
     // Actor thread: after $TERM, before the thread ends. Close sockets here.

@@ -111,6 +111,7 @@ struct Proxy::Impl final : detail::Actor {
         req.open();
         watched_req = nullptr;
         watched_req_monitor = nullptr;
+        watched_generation = 0;
         rewatch_req();
         rep.open();
         sub.open();
@@ -131,8 +132,8 @@ struct Proxy::Impl final : detail::Actor {
         queue.clear();
         stats_.queue.set_fill(0);
         if (lost > 0) {
-            emit(EventKind::Error, {},
-                 "stopped with " + std::to_string(lost) + " queued message(s) not delivered");
+            stopped_text_ =
+                "stopped with " + std::to_string(lost) + " queued message(s) not delivered";
         }
         rep.close();
         if (pub.is_open()) {
@@ -230,11 +231,11 @@ struct Proxy::Impl final : detail::Actor {
     void rewatch_req() {
         auto* s = req.socket();
         if (!s) return;
-        void* handle = s->socket().handle();
-        if (watched_req && watched_req != handle) {
-            unwatch_handle(watched_req);
-            unwatch_handle(watched_req_monitor);
+        if (watched_generation != req.generation()) {
+            if (watched_req) unwatch_handle(watched_req);
+            if (watched_req_monitor) unwatch_handle(watched_req_monitor);
             watched_req = watched_req_monitor = nullptr;
+            watched_generation = req.generation();
         }
         short wanted = req.wanted_events();
         if (wanted == 0) {
@@ -242,7 +243,7 @@ struct Proxy::Impl final : detail::Actor {
             watched_req = nullptr;
         } else {
             watch(s->socket(), wanted, [this](short revents) { on_req_ready(revents); });
-            watched_req = handle;
+            watched_req = s->socket().handle();
         }
         if (!watched_req_monitor) {
             watch(s->monitor(), ZMQ_POLLIN, [this](short) {
@@ -295,8 +296,13 @@ struct Proxy::Impl final : detail::Actor {
             pop_front();
         } else {
             // Keep the message at the head and try again: nothing accepted is lost while the
-            // downstream is away; input keeps queueing meanwhile.
-            retry_at = now + options.retry_interval;
+            // downstream is away; input keeps queueing meanwhile. Refused credentials will not
+            // fix themselves quickly: retry those less often.
+            auto pause = options.retry_interval;
+            if (error->kind() == RpcError::Kind::CredentialsRefused) {
+                pause = std::max<std::chrono::milliseconds>(pause, std::chrono::seconds(2));
+            }
+            retry_at = now + pause;
         }
         rewatch_req();
         pump();
@@ -337,6 +343,7 @@ struct Proxy::Impl final : detail::Actor {
     Clock::time_point next_heartbeat{};
     void* watched_req = nullptr;
     void* watched_req_monitor = nullptr;
+    std::uint64_t watched_generation = 0;
 };
 
 Proxy::Proxy(ProxyKind kind, ProxyOptions options)

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <thread>
 
 namespace zmqrpc::detail {
 
@@ -15,6 +16,9 @@ std::atomic<std::uint64_t> g_monitor_counter{0};
 
 // Bounded work per wake-up so one busy socket cannot starve the others or the pipe.
 constexpr int kBatch = 256;
+
+// How long a SUB whose credentials were refused waits before it tries again.
+constexpr auto kRefusedRetry = std::chrono::seconds(2);
 
 std::string frames_text(std::size_t n) {
     return "multipart message of " + std::to_string(n) +
@@ -142,11 +146,21 @@ void MonitoredSocket::present_credentials(const Credentials& credentials) {
 
 std::string MonitoredSocket::bind(const std::string& endpoint) {
     (void)parse_endpoint(endpoint, true);  // clear error for malformed text
-    try {
-        socket_.bind(endpoint);
-    } catch (const zmq::error_t& e) {
-        throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role + " to '" +
-                          endpoint + "': " + e.what());
+    // libzmq closes sockets asynchronously: right after a component on this endpoint stopped,
+    // its listener may still hold the port for a moment. Retry briefly before giving up.
+    auto give_up = Clock::now() + std::chrono::milliseconds(250);
+    for (;;) {
+        try {
+            socket_.bind(endpoint);
+            break;
+        } catch (const zmq::error_t& e) {
+            bool transient = e.num() == EAGAIN || e.num() == EADDRINUSE;
+            if (!transient || Clock::now() >= give_up) {
+                throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role +
+                                  " to '" + endpoint + "': " + e.what());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
     }
     std::string resolved = socket_.get(zmq::sockopt::last_endpoint);
     stats_.set_endpoint(resolved);
@@ -332,6 +346,7 @@ void SubInput::close() {
 }
 
 void SubInput::create(Link& link) {
+    link.refused_retry_at = Clock::time_point::max();
     Reporter reporter{&host_.stats(), host_.events()};
     link.socket = std::make_unique<MonitoredSocket>(*host_.context(), zmq::socket_type::sub,
                                                     *link.stats, reporter, max_message_size_);
@@ -340,8 +355,15 @@ void SubInput::create(Link& link) {
     link.socket->present_credentials(credentials_);
     link.socket->connect(link.endpoint);
     host_.watch(s, ZMQ_POLLIN, [this, &link](short) { on_readable(link); });
-    host_.watch(link.socket->monitor(), ZMQ_POLLIN,
-                [&link](short) { link.socket->drain_monitor(); });
+    host_.watch(link.socket->monitor(), ZMQ_POLLIN, [&link](short) {
+        link.socket->drain_monitor();
+        // libzmq never reconnects a connection whose credentials were refused: try again later
+        // with a fresh socket, so a publisher that is fixed or restarted is picked up.
+        if (link.stats->get_connection() == ConnectionState::CredentialsRefused &&
+            link.stats->peers.get() == 0 && link.refused_retry_at == Clock::time_point::max()) {
+            link.refused_retry_at = Clock::now() + kRefusedRetry;
+        }
+    });
 }
 
 void SubInput::destroy(Link& link) {
@@ -406,7 +428,9 @@ void SubInput::on_readable(Link& link) {
 Clock::time_point SubInput::next_deadline() const {
     auto next = Clock::time_point::max();
     for (const auto& link : links_) {
-        if (link.timeout.count() <= 0 || !link.socket) continue;
+        if (!link.socket) continue;
+        next = std::min(next, link.refused_retry_at);
+        if (link.timeout.count() <= 0) continue;
         next = std::min(next, link.recreate_at);
         if (!link.late) next = std::min(next, link.last_heard + link.timeout / 2);
     }
@@ -415,7 +439,15 @@ Clock::time_point SubInput::next_deadline() const {
 
 void SubInput::on_deadline(Clock::time_point now) {
     for (auto& link : links_) {
-        if (link.timeout.count() <= 0 || !link.socket) continue;
+        if (!link.socket) continue;
+        if (now >= link.refused_retry_at) {
+            destroy(link);
+            create(link);
+            link.stats->recreates.add();
+            host_.emit(EventKind::SocketRecreated, link.endpoint,
+                       "SUB socket recreated to retry refused credentials");
+        }
+        if (link.timeout.count() <= 0) continue;
         if (!link.late && now >= link.last_heard + link.timeout / 2) {
             link.late = true;
             link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Late));
@@ -470,6 +502,9 @@ void RepInput::open() {
 
 void RepInput::close() {
     if (!socket_) return;
+    // Replies sent just before stopping (e.g. 482 to waiting clients) still go out; close()
+    // itself does not wait for this.
+    socket_->socket().set(zmq::sockopt::linger, 100);
     socket_->drain_monitor();
     host_.unwatch(socket_->socket());
     host_.unwatch(socket_->monitor());
@@ -677,6 +712,17 @@ void ReqChannel::close() {
 }
 
 void ReqChannel::begin(std::string message, Clock::time_point deadline) {
+    socket_->drain_monitor();
+    // libzmq gives up on a connection whose credentials were refused and never reconnects it.
+    // A new request deserves a fresh attempt (the server may have been fixed meanwhile).
+    if (stats_->get_connection() == ConnectionState::CredentialsRefused &&
+        stats_->peers.get() == 0) {
+        socket_.reset();
+        open();
+        stats_->recreates.add();
+        reporter_.emit(EventKind::SocketRecreated, endpoints_text(),
+                       "REQ socket recreated to retry refused credentials");
+    }
     message_ = std::move(message);
     started_ = Clock::now();
     deadline_ = deadline;

@@ -96,6 +96,7 @@ class SubInput {
         std::unique_ptr<MonitoredSocket> socket;
         Clock::time_point last_heard{};
         Clock::time_point recreate_at{};
+        Clock::time_point refused_retry_at = Clock::time_point::max();
         bool late = false;
         bool lost = false;
     };
@@ -175,6 +176,9 @@ class ReqChannel {
     void close();
     bool configured() const noexcept { return !endpoints_.empty(); }
     MonitoredSocket* socket() noexcept { return socket_.get(); }
+    // Changes each time the socket is (re)created. Handles cannot tell: a new socket may get the
+    // address of the one just closed.
+    std::uint64_t generation() const noexcept { return generation_; }
     std::chrono::milliseconds default_timeout() const noexcept { return timeout_; }
 
     bool idle() const noexcept { return state_ == State::Idle; }
@@ -207,6 +211,7 @@ class ReqChannel {
     std::chrono::milliseconds timeout_;
     SocketStats* stats_ = nullptr;
     std::unique_ptr<MonitoredSocket> socket_;
+    std::uint64_t generation_ = 0;
 
     State state_ = State::Idle;
     std::string message_;

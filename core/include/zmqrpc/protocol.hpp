@@ -32,7 +32,8 @@ std::string status_text_unknown_function(std::string_view name);
 std::string status_text_function_raised(std::string_view name, std::string_view error);
 
 // Serialises like Python's json.dumps(value): ", " and ": " separators, non-ASCII escaped as
-// \uXXXX (surrogate pairs above the BMP), insertion order of objects kept.
+// \uXXXX (surrogate pairs above the BMP). Object keys come out sorted (nlohmann::json keeps
+// them so); the request and response envelopes themselves keep pyzmqrpc's key order.
 std::string dumps(const json& value);
 
 // True when `bytes` is well-formed UTF-8. On false, *bad_offset (if given) is the first bad byte.
@@ -54,7 +55,7 @@ struct Request {
 struct DecodedRequest {
     std::optional<Request> request;  // set when valid
     int error_status = 0;            // else the status code to answer with ...
-    std::string error_text;          // ... and its text
+    std::string error_text;          // ... and the complete status_message to answer
 };
 DecodedRequest decode_request(std::string_view message);
 
