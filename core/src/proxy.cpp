@@ -86,7 +86,13 @@ struct Proxy::Impl final : detail::Actor {
               [this](detail::Envelope&& e, std::string&& m) {
                   on_rep(std::move(e), std::move(m));
               }),
-          sub(*this, options.input, options, [this](std::string&& m) { on_sub(std::move(m)); }),
+          sub(
+              *this, options.input, options, [this](std::string&& m) { on_sub(std::move(m)); },
+              // Sub2Pub passes heartbeats on, as pyzmqrpc does, so that subscribers behind
+              // it can supervise the publishers in front of it.
+              [this] {
+                  if (kind == ProxyKind::Sub2Pub) pub.send_heartbeat();
+              }),
           pub(*context(), stats_, detail::Reporter{&stats_, events()}, options.output, options),
           req(*context(), stats_, detail::Reporter{&stats_, events()}, options.output, options) {
         stats_.has_queue = true;

@@ -308,11 +308,12 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
 // SubInput
 
 SubInput::SubInput(Actor& host, const InputOptions& input, const CommonOptions& common,
-                   Deliver deliver)
+                   Deliver deliver, std::function<void()> on_heartbeat)
     : host_(host),
       credentials_(input.credentials),
       max_message_size_(common.max_message_size),
-      deliver_(std::move(deliver)) {
+      deliver_(std::move(deliver)),
+      on_heartbeat_(std::move(on_heartbeat)) {
     links_.reserve(input.sub_connect.size());
     for (const auto& sub : input.sub_connect) {
         (void)parse_endpoint(sub.endpoint, false);
@@ -408,6 +409,7 @@ void SubInput::on_readable(Link& link) {
         std::string message = (*frames)[0].to_string();
         if (message == kHeartbeat) {
             link.stats->heartbeats_in.add();
+            if (on_heartbeat_) on_heartbeat_();
             continue;
         }
         link.stats->messages_in.add();

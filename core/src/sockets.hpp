@@ -81,7 +81,9 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 class SubInput {
   public:
     using Deliver = std::function<void(std::string&& message)>;
-    SubInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver);
+    // on_heartbeat (optional) is told of every heartbeat received, e.g. to forward it.
+    SubInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver,
+             std::function<void()> on_heartbeat = {});
     void open();
     void close();
     Clock::time_point next_deadline() const;
@@ -109,6 +111,7 @@ class SubInput {
     Credentials credentials_;
     std::int64_t max_message_size_;
     Deliver deliver_;
+    std::function<void()> on_heartbeat_;
     std::vector<Link> links_;  // fixed size after construction
 };
 

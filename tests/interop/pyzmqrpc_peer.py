@@ -171,14 +171,14 @@ class Stdin:
         self.eof = False
 
     def pump(self):
-        while not self.eof:
-            readable, _, _ = select.select([self.fd], [], [], 0)
-            if not readable:
-                return
+        if self.eof:
+            return
+        readable, _, _ = select.select([self.fd], [], [], 0)
+        if readable:
             chunk = os.read(self.fd, 4096)
             if not chunk:
                 self.eof = True
-            self.buffer += chunk
+            self.buffer = (self.buffer + chunk)[-65536:]
 
     def take_line(self):
         if b"\n" not in self.buffer:

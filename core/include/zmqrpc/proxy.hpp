@@ -6,7 +6,7 @@
 //                                                   counted as errors; on timeout the socket is
 //                                                   recreated and the message retried (queued
 //                                                   input keeps flowing in meanwhile)
-//   Sub2Pub          SUB connects     PUB bind      none
+//   Sub2Pub          SUB connects     PUB bind      none; heartbeats are passed on too
 //   Rep2Pub          REP bind         PUB bind      200 OK once published
 //   Rep2Req          REP bind         REQ connects  the downstream reply, unchanged; 482 with the
 //                                                   reason when it cannot be delivered
