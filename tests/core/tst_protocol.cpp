@@ -29,7 +29,7 @@ std::string str(const QByteArray& b) {
 class TestProtocol : public QObject {
     Q_OBJECT
 
-private slots:
+  private slots:
     void heartbeatAndStatusCodes();
     void statusTexts();
     void rpcErrorKindNames();
@@ -146,8 +146,8 @@ void TestProtocol::dumps_data() {
     QTest::newRow("nan") << json(nan) << QByteArray("NaN");
     QTest::newRow("inf") << json(inf) << QByteArray("Infinity");
     QTest::newRow("-inf") << json(-inf) << QByteArray("-Infinity");
-    QTest::newRow("special floats") << json::array({nan, inf, -inf})
-                                    << QByteArray("[NaN, Infinity, -Infinity]");
+    QTest::newRow("special floats")
+        << json::array({nan, inf, -inf}) << QByteArray("[NaN, Infinity, -Infinity]");
     // json.dumps({"a": "é"}) == '{"a": "\\u00e9"}'
     QTest::newRow("latin-1") << json{{"a", "\xC3\xA9"}} << QByteArray(R"({"a": "\u00e9"})");
     // json.dumps("€") == '"\\u20ac"'
@@ -167,9 +167,8 @@ void TestProtocol::dumps_data() {
     // json.dumps("\n\r\b\f")
     QTest::newRow("more short escapes") << json("\n\r\b\f") << QByteArray(R"("\n\r\b\f")");
     // json.dumps("\x00\x01\x1f\x7f\x80") == '"\\u0000\\u0001\\u001f\\u007f\\u0080"'
-    QTest::newRow("control and DEL")
-        << json(std::string("\x00\x01\x1f\x7f\xC2\x80", 6))
-        << QByteArray(R"("\u0000\u0001\u001f\u007f\u0080")");
+    QTest::newRow("control and DEL") << json(std::string("\x00\x01\x1f\x7f\xC2\x80", 6))
+                                     << QByteArray(R"("\u0000\u0001\u001f\u007f\u0080")");
     QTest::newRow("empty string") << json("") << QByteArray(R"("")");
     QTest::newRow("empty object") << json::object() << QByteArray("{}");
     QTest::newRow("empty array") << json::array() << QByteArray("[]");
@@ -180,7 +179,8 @@ void TestProtocol::dumps_data() {
                                    << QByteArray("[[], [1, []]]");
     // json.dumps({"function": "add", "parameters": {"a": 1, "b": "x"}})
     QTest::newRow("request") << json{{"function", "add"}, {"parameters", {{"a", 1}, {"b", "x"}}}}
-                             << QByteArray(R"({"function": "add", "parameters": {"a": 1, "b": "x"}})");
+                             << QByteArray(
+                                    R"({"function": "add", "parameters": {"a": 1, "b": "x"}})");
 }
 
 void TestProtocol::dumps() {
@@ -198,7 +198,10 @@ void TestProtocol::dumpsObjectKeysAreEscaped() {
 void TestProtocol::dumpsInvalidUtf8IsReplaced() {
     // nlohmann::json can hold bytes that are not UTF-8 (e.g. an exception text); dumps() must not
     // fail on them: each bad byte becomes U+FFFD.
-    const json value = std::string("a\xFF" "b\xC3", 4);
+    const json value = std::string(
+        "a\xFF"
+        "b\xC3",
+        4);
     QCOMPARE(bytes(zmqrpc::dumps(value)), QByteArray(R"("a\ufffdb\ufffd")"));
     const json surrogate = std::string("\xED\xA0\x80", 3);
     QCOMPARE(bytes(zmqrpc::dumps(surrogate)), QByteArray(R"("\ufffd\ufffd\ufffd")"));
@@ -232,7 +235,10 @@ void TestProtocol::isValidUtf8_data() {
     QTest::newRow("stray continuation") << QByteArray("a\x80") << false << 1;
     QTest::newRow("truncated at end") << QByteArray("\xE2\x82") << false << 0;
     QTest::newRow("truncated 4 at end") << QByteArray("abc\xF0\x9D\x84") << false << 3;
-    QTest::newRow("truncated then ascii") << QByteArray("\xE2\x82" "A") << false << 0;
+    QTest::newRow("truncated then ascii") << QByteArray(
+                                                 "\xE2\x82"
+                                                 "A")
+                                          << false << 0;
     QTest::newRow("bad after good") << QByteArray("\xC3\xA9\xC3") << false << 2;
 }
 
@@ -279,9 +285,9 @@ void TestProtocol::encodeResponse() {
     QCOMPARE(bytes(zmqrpc::encode_response(200, "OK", json{{"list", {1.5, "\xC3\xA9"}}})),
              QByteArray(R"({"status_code": 200, "status_message": "OK", )"
                         R"("response_message": {"list": [1.5, "\u00e9"]}})"));
-    QCOMPARE(bytes(zmqrpc::encode_response(200, "OK", json(false))),
-             QByteArray(
-                 R"({"status_code": 200, "status_message": "OK", "response_message": false})"));
+    QCOMPARE(
+        bytes(zmqrpc::encode_response(200, "OK", json(false))),
+        QByteArray(R"({"status_code": 200, "status_message": "OK", "response_message": false})"));
     QCOMPARE(bytes(zmqrpc::encode_response(
                  463, zmqrpc::status_text_function_raised("div", "division by zero"))),
              QByteArray(R"({"status_code": 463, "status_message": "Exception raised when )"
@@ -294,8 +300,8 @@ void TestProtocol::encodeResponse() {
 
 void TestProtocol::decodeRequest_data() {
     QTest::addColumn<QByteArray>("message");
-    QTest::addColumn<int>("status");          // 0: valid
-    QTest::addColumn<QByteArray>("function");  // when valid
+    QTest::addColumn<int>("status");             // 0: valid
+    QTest::addColumn<QByteArray>("function");    // when valid
     QTest::addColumn<QByteArray>("parameters");  // dumps() of the parameters, when valid
 
     QTest::newRow("valid") << QByteArray(R"({"function": "add", "parameters": {"a": 1, "b": 2}})")
@@ -304,8 +310,8 @@ void TestProtocol::decodeRequest_data() {
                              << QByteArray("f") << QByteArray(R"({"x": [1, 2]})");
     QTest::newRow("whitespace") << QByteArray(" \n{\"function\" : \"f\"}\r\n ") << 0
                                 << QByteArray("f") << QByteArray("{}");
-    QTest::newRow("no parameters") << QByteArray(R"({"function": "ping"})") << 0
-                                   << QByteArray("ping") << QByteArray("{}");
+    QTest::newRow("no parameters")
+        << QByteArray(R"({"function": "ping"})") << 0 << QByteArray("ping") << QByteArray("{}");
     QTest::newRow("null parameters") << QByteArray(R"({"function": "ping", "parameters": null})")
                                      << 0 << QByteArray("ping") << QByteArray("{}");
     QTest::newRow("empty parameters") << QByteArray(R"({"function": "ping", "parameters": {}})")
@@ -314,44 +320,42 @@ void TestProtocol::decodeRequest_data() {
                                            << QByteArray("gr\xC3\xBC\xC3\x9F") << QByteArray("{}");
     QTest::newRow("raw utf-8 function name") << QByteArray("{\"function\": \"\xE2\x82\xAC\"}") << 0
                                              << QByteArray("\xE2\x82\xAC") << QByteArray("{}");
-    QTest::newRow("empty function name") << QByteArray(R"({"function": ""})") << 0 << QByteArray()
-                                         << QByteArray("{}");
+    QTest::newRow("empty function name")
+        << QByteArray(R"({"function": ""})") << 0 << QByteArray() << QByteArray("{}");
     QTest::newRow("extra keys") << QByteArray(R"({"function": "f", "id": 7})") << 0
                                 << QByteArray("f") << QByteArray("{}");
 
-    QTest::newRow("array parameters")
-        << QByteArray(R"({"function": "f", "parameters": [1, 2]})") << 400 << QByteArray()
-        << QByteArray();
-    QTest::newRow("string parameters")
-        << QByteArray(R"({"function": "f", "parameters": "a=1"})") << 400 << QByteArray()
-        << QByteArray();
-    QTest::newRow("number parameters") << QByteArray(R"({"function": "f", "parameters": 1})")
+    QTest::newRow("array parameters") << QByteArray(R"({"function": "f", "parameters": [1, 2]})")
+                                      << 400 << QByteArray() << QByteArray();
+    QTest::newRow("string parameters") << QByteArray(R"({"function": "f", "parameters": "a=1"})")
                                        << 400 << QByteArray() << QByteArray();
+    QTest::newRow("number parameters") << QByteArray(R"({"function": "f", "parameters": 1})") << 400
+                                       << QByteArray() << QByteArray();
     QTest::newRow("not JSON") << QByteArray("hello") << 400 << QByteArray() << QByteArray();
-    QTest::newRow("truncated JSON") << QByteArray(R"({"function": "f")") << 400 << QByteArray()
-                                    << QByteArray();
+    QTest::newRow("truncated JSON")
+        << QByteArray(R"({"function": "f")") << 400 << QByteArray() << QByteArray();
     QTest::newRow("empty message") << QByteArray() << 400 << QByteArray() << QByteArray();
-    QTest::newRow("trailing garbage") << QByteArray(R"({"function": "f"} x)") << 400
-                                      << QByteArray() << QByteArray();
+    QTest::newRow("trailing garbage")
+        << QByteArray(R"({"function": "f"} x)") << 400 << QByteArray() << QByteArray();
     QTest::newRow("heartbeat") << QByteArray("zmq_sub_heartbeat") << 400 << QByteArray()
                                << QByteArray();
-    QTest::newRow("invalid UTF-8") << QByteArray("{\"function\": \"\xFF\"}") << 400
-                                   << QByteArray() << QByteArray();
+    QTest::newRow("invalid UTF-8")
+        << QByteArray("{\"function\": \"\xFF\"}") << 400 << QByteArray() << QByteArray();
     QTest::newRow("array") << QByteArray(R"(["function", "f"])") << 400 << QByteArray()
                            << QByteArray();
     QTest::newRow("string") << QByteArray(R"("function")") << 400 << QByteArray() << QByteArray();
     QTest::newRow("number") << QByteArray("42") << 400 << QByteArray() << QByteArray();
     QTest::newRow("null") << QByteArray("null") << 400 << QByteArray() << QByteArray();
 
-    QTest::newRow("missing function") << QByteArray(R"({"parameters": {}})") << 450
-                                      << QByteArray() << QByteArray();
+    QTest::newRow("missing function")
+        << QByteArray(R"({"parameters": {}})") << 450 << QByteArray() << QByteArray();
     QTest::newRow("empty object") << QByteArray("{}") << 450 << QByteArray() << QByteArray();
-    QTest::newRow("numeric function") << QByteArray(R"({"function": 5})") << 450 << QByteArray()
-                                      << QByteArray();
-    QTest::newRow("null function") << QByteArray(R"({"function": null})") << 450 << QByteArray()
-                                   << QByteArray();
-    QTest::newRow("object function") << QByteArray(R"({"function": {"name": "f"}})") << 450
-                                     << QByteArray() << QByteArray();
+    QTest::newRow("numeric function")
+        << QByteArray(R"({"function": 5})") << 450 << QByteArray() << QByteArray();
+    QTest::newRow("null function")
+        << QByteArray(R"({"function": null})") << 450 << QByteArray() << QByteArray();
+    QTest::newRow("object function")
+        << QByteArray(R"({"function": {"name": "f"}})") << 450 << QByteArray() << QByteArray();
 }
 
 void TestProtocol::decodeRequest() {
@@ -434,8 +438,8 @@ void TestProtocol::decodeResponse_data() {
         << QByteArray(R"({"status_code": 200, "status_message": "OK", "response_message": 3})")
         << 200 << QByteArray("OK") << true << QByteArray("3");
     QTest::newRow("ok without value")
-        << QByteArray(R"({"status_code": 200, "status_message": "OK"})") << 200
-        << QByteArray("OK") << false << QByteArray();
+        << QByteArray(R"({"status_code": 200, "status_message": "OK"})") << 200 << QByteArray("OK")
+        << false << QByteArray();
     QTest::newRow("ok null value")
         << QByteArray(R"({"status_code": 200, "status_message": "OK", "response_message": null})")
         << 200 << QByteArray("OK") << true << QByteArray("null");
@@ -451,8 +455,8 @@ void TestProtocol::decodeResponse_data() {
     QTest::newRow("integral float code")
         << QByteArray(R"({"status_code": 200.0, "status_message": "OK"})") << 200
         << QByteArray("OK") << false << QByteArray();
-    QTest::newRow("no status message") << QByteArray(R"({"status_code": 500})") << 500
-                                       << QByteArray() << false << QByteArray();
+    QTest::newRow("no status message")
+        << QByteArray(R"({"status_code": 500})") << 500 << QByteArray() << false << QByteArray();
 }
 
 void TestProtocol::decodeResponse() {
@@ -473,8 +477,8 @@ void TestProtocol::decodeResponseProtocolErrors_data() {
     QTest::addColumn<QByteArray>("message");
     QTest::addColumn<QByteArray>("what");  // exact what(), or empty to skip
 
-    QTest::newRow("no status_code") << QByteArray(R"({"status_message": "OK"})")
-                                    << QByteArray("No status_code in response");
+    QTest::newRow("no status_code")
+        << QByteArray(R"({"status_message": "OK"})") << QByteArray("No status_code in response");
     QTest::newRow("empty object") << QByteArray("{}") << QByteArray("No status_code in response");
     QTest::newRow("not JSON") << QByteArray("zmq_sub_heartbeat") << QByteArray();
     QTest::newRow("empty") << QByteArray() << QByteArray();
@@ -482,8 +486,8 @@ void TestProtocol::decodeResponseProtocolErrors_data() {
     QTest::newRow("string code") << QByteArray(R"({"status_code": "200"})") << QByteArray();
     QTest::newRow("fractional code") << QByteArray(R"({"status_code": 200.5})") << QByteArray();
     QTest::newRow("huge code") << QByteArray(R"({"status_code": 99999999999})") << QByteArray();
-    QTest::newRow("invalid UTF-8") << QByteArray("{\"status_code\": 200, \"x\": \"\xFF\"}")
-                                   << QByteArray();
+    QTest::newRow("invalid UTF-8")
+        << QByteArray("{\"status_code\": 200, \"x\": \"\xFF\"}") << QByteArray();
 }
 
 void TestProtocol::decodeResponseProtocolErrors() {
