@@ -3,10 +3,23 @@
 #include "zmqrpc/context.hpp"
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/events.hpp"
+#include "zmqrpc/stop_token.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+
+namespace zmqrpc {
+namespace {
+// The stop flag of the component whose thread this is (null on other threads).
+thread_local const std::atomic<bool>* tl_stopping = nullptr;
+}  // namespace
+
+bool stop_requested() noexcept {
+    return tl_stopping && tl_stopping->load();
+}
+
+}  // namespace zmqrpc
 
 namespace zmqrpc::detail {
 
@@ -42,6 +55,7 @@ void Actor::start() {
     pipe->bind(endpoint);
     watches_.clear();
     watches_dirty_ = true;
+    stopping_ = false;
     thread_ = std::thread([this, endpoint] { run(nullptr, endpoint); });
 
     zmq::message_t reply;
@@ -64,6 +78,7 @@ void Actor::stop() {
     {
         std::lock_guard lock(pipe_mutex_);
         if (pipe_) {
+            stopping_ = true;
             // dontwait: if the thread already ended on its own, nobody reads the pipe.
             (void)pipe_->send(zmq::buffer(kTerm), zmq::send_flags::dontwait);
         }
@@ -83,6 +98,7 @@ void Actor::join() {
 }
 
 void Actor::run(zmq::socket_t*, std::string pipe_endpoint) {
+    tl_stopping = &stopping_;
     zmq::socket_t pipe(zmq_context(), zmq::socket_type::pair);
     pipe.set(zmq::sockopt::linger, 0);
     pipe.connect(pipe_endpoint);

@@ -86,6 +86,7 @@ class Actor {
     std::unique_ptr<zmq::socket_t> pipe_;  // owner's end
     std::thread thread_;
     std::atomic<bool> running_{false};
+    std::atomic<bool> stopping_{false};
 };
 
 }  // namespace zmqrpc::detail

@@ -27,6 +27,19 @@ std::vector<FunctionInfo> FunctionRegistry::describe() const {
     return out;
 }
 
+json FunctionRegistry::describe_json() const {
+    json out = json::array();
+    auto entry = [&out](const FunctionInfo& info) {
+        out.push_back({{"name", info.name}, {"parameters", info.parameters}, {"help", info.help}});
+    };
+    for (const auto& [name, e] : functions_)
+        entry(e.info);
+    if (!contains(std::string(kDescribe))) {
+        entry({std::string(kDescribe), {}, "lists the functions of this server"});
+    }
+    return out;
+}
+
 std::string FunctionRegistry::dispatch(std::string_view message) const {
     int code = 0;
     return dispatch(message, code);
@@ -40,6 +53,10 @@ std::string FunctionRegistry::dispatch(std::string_view message, int& status_cod
     }
     const Request& request = *decoded.request;
     auto it = functions_.find(request.function);
+    if (it == functions_.end() && request.function == kDescribe) {
+        status_code = status::kOk;
+        return encode_response(status::kOk, "OK", describe_json());
+    }
     if (it == functions_.end()) {
         status_code = status::kUnknownFunction;
         return encode_response(status_code, status_text_unknown_function(request.function));

@@ -156,8 +156,11 @@ std::string MonitoredSocket::bind(const std::string& endpoint) {
         } catch (const zmq::error_t& e) {
             bool transient = e.num() == EAGAIN || e.num() == EADDRINUSE;
             if (!transient || Clock::now() >= give_up) {
+                // With a monitor attached, libzmq reports a busy address as EAGAIN (sending the
+                // BIND_FAILED event overwrites errno): say what it really is.
+                std::string reason = transient ? "Address already in use" : e.what();
                 throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role +
-                                  " to '" + endpoint + "': " + e.what());
+                                  " to '" + endpoint + "': " + reason);
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -506,7 +509,7 @@ void RepInput::close() {
     if (!socket_) return;
     // Replies sent just before stopping (e.g. 482 to waiting clients) still go out; close()
     // itself does not wait for this.
-    socket_->socket().set(zmq::sockopt::linger, 100);
+    socket_->socket().set(zmq::sockopt::linger, 1000);
     socket_->drain_monitor();
     host_.unwatch(socket_->socket());
     host_.unwatch(socket_->monitor());

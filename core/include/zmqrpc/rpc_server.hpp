@@ -27,6 +27,10 @@ struct FunctionInfo {
     std::string help;                     // one line
 };
 
+// Every registry answers "_describe" (unless it registers its own) with describe_json(): a
+// compatible extension that lets consoles complete function names. pyzmqrpc answers it 451.
+inline constexpr std::string_view kDescribe = "_describe";
+
 // A set of functions and the dispatch logic. Thread-safe for reads once built; add() before
 // serving.
 class FunctionRegistry {
@@ -35,6 +39,8 @@ class FunctionRegistry {
                           std::vector<std::string> parameter_names = {}, std::string help = {});
     bool contains(const std::string& name) const;
     std::vector<FunctionInfo> describe() const;
+    // [{"name", "parameters", "help"}, ...], including _describe itself.
+    json describe_json() const;
 
     // Decodes a request, calls the function, encodes the response (200, 400, 450, 451 or 463).
     std::string dispatch(std::string_view message) const;

@@ -3,6 +3,7 @@
 
 #include "zmqrpc/context.hpp"
 #include "zmqrpc/credentials.hpp"
+#include "zmqrpc/diagnostics.hpp"
 #include "zmqrpc/endpoint.hpp"
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/events.hpp"
@@ -14,4 +15,5 @@
 #include "zmqrpc/rpc_client.hpp"
 #include "zmqrpc/rpc_server.hpp"
 #include "zmqrpc/sender.hpp"
+#include "zmqrpc/stop_token.hpp"
 #include "zmqrpc/version.hpp"

@@ -1,0 +1,508 @@
+// Robustness: bad input never crashes or hangs a node. Malformed JSON, non-object requests,
+// missing function names, invalid UTF-8, multipart and envelope-less frames (raw cppzmq sockets),
+// oversized messages against max_message_size, bad replies to a client, stop under heavy
+// traffic, and configuration errors (address in use, bad endpoint strings).
+//
+// This suite alone links libzmq directly (tests/CMakeLists.txt) for the raw sockets.
+#include "testutil.hpp"
+
+#include <zmq.hpp>
+
+#include <algorithm>
+
+using namespace testutil;
+using namespace zmqrpc;
+
+namespace {
+
+const std::string kBadJsonPrefix =
+    "Incorrectly marshalled function. Incoming message is no proper json formatted string. "
+    "Exception: ";
+const std::string kNoFunctionText = "Incorrectly marshalled function. No function name provided.";
+
+struct ServerFixture {
+    std::shared_ptr<CallLog> log = std::make_shared<CallLog>();
+    std::unique_ptr<RpcServer> server;
+    explicit ServerFixture(RpcServerOptions options) {
+        server = std::make_unique<RpcServer>(std::move(options), standardFunctions(log));
+        server->start();
+    }
+    std::string endpoint() const { return server->rep_endpoint(); }
+    bool stillServes() const {
+        RpcClient client(reqClientOptions({endpoint()}, 1000ms, "probe-client"));
+        return client.invoke("add", {{"a", 1}, {"b", 1}}) == json(2);
+    }
+};
+
+// A raw cppzmq socket with a receive timeout, on its own context.
+struct RawSocket {
+    zmq::context_t context;
+    zmq::socket_t socket;
+    RawSocket(zmq::socket_type type, const std::string& connect) : socket(context, type) {
+        socket.set(zmq::sockopt::linger, 0);
+        socket.set(zmq::sockopt::rcvtimeo, 1000);
+        socket.set(zmq::sockopt::sndtimeo, 1000);
+        if (!connect.empty()) socket.connect(connect);
+    }
+    std::optional<std::string> recv() {
+        zmq::message_t message;
+        if (!socket.recv(message)) return std::nullopt;
+        return message.to_string();
+    }
+};
+
+}  // namespace
+
+class TestRobustness : public QObject {
+    Q_OBJECT
+
+  private slots:
+    void malformedJsonIs400_data();
+    void malformedJsonIs400();
+    void nonObjectRequestIs400_data();
+    void nonObjectRequestIs400();
+    void missingFunctionIs450_data();
+    void missingFunctionIs450();
+    void invalidUtf8Is400_data();
+    void invalidUtf8Is400();
+    void tenMegabyteMessageWorks();
+    void oversizedMessageGetsNoAnswer();
+    void multipartRequestIs400();
+    void envelopeLessFramesAreDropped();
+    void subReceiverSurvivesBadInput();
+    void rpcServerOnSubSurvivesBadInput();
+    void throwingHandlerOnRep();
+    void badReplyIsProtocolError();
+    void stopDuringHeavyPubTraffic();
+    void stopDuringHeavyReqTraffic();
+    void addressInUseIsConfigError();
+    void badEndpointIsConfigError_data();
+    void badEndpointIsConfigError();
+    void bindToForeignAddressIsConfigError();
+    void nothingConfiguredIsConfigError();
+};
+
+void TestRobustness::malformedJsonIs400_data() {
+    QTest::addColumn<QByteArray>("message");
+    QTest::newRow("not json") << QByteArray("{not json");
+    QTest::newRow("truncated") << QByteArray(R"({"function": "add", "parameters": {"a": 1)");
+    QTest::newRow("empty") << QByteArray("");
+    QTest::newRow("trailing garbage") << QByteArray(R"({"function": "add"} xyz)");
+    QTest::newRow("python repr") << QByteArray("{'function': 'add'}");
+}
+
+void TestRobustness::malformedJsonIs400() {
+    QFETCH(QByteArray, message);
+    ServerFixture fx(repServerOptions());
+    Sender sender(reqSenderOptions({fx.endpoint()}));
+    auto response = decode_response(sender.request(message.toStdString()));
+    QCOMPARE(response.status_code, 400);
+    QVERIFY2(response.status_message.rfind(kBadJsonPrefix, 0) == 0,
+             response.status_message.c_str());
+    QVERIFY2(response.status_message.size() > kBadJsonPrefix.size(), "parser error text missing");
+    QCOMPARE(fx.log->size(), std::size_t{0});
+    QVERIFY(fx.stillServes());
+    QVERIFY(waitUntil([&] { return fx.server->metrics().bad_messages >= 1; }));
+}
+
+void TestRobustness::nonObjectRequestIs400_data() {
+    QTest::addColumn<QByteArray>("message");
+    QTest::newRow("array") << QByteArray("[1, 2]");
+    QTest::newRow("string") << QByteArray(R"("add")");
+    QTest::newRow("number") << QByteArray("42");
+    QTest::newRow("null") << QByteArray("null");
+    QTest::newRow("parameters array") << QByteArray(R"({"function": "add", "parameters": [1, 2]})");
+    QTest::newRow("parameters string") << QByteArray(R"({"function": "add", "parameters": "a=1"})");
+    QTest::newRow("parameters number") << QByteArray(R"({"function": "add", "parameters": 3})");
+}
+
+void TestRobustness::nonObjectRequestIs400() {
+    QFETCH(QByteArray, message);
+    ServerFixture fx(repServerOptions());
+    Sender sender(reqSenderOptions({fx.endpoint()}));
+    auto response = decode_response(sender.request(message.toStdString()));
+    QCOMPARE(response.status_code, 400);
+    QVERIFY2(response.status_message.rfind(kBadJsonPrefix, 0) == 0,
+             response.status_message.c_str());
+    QCOMPARE(fx.log->size(), std::size_t{0});
+    QVERIFY(fx.stillServes());
+}
+
+void TestRobustness::missingFunctionIs450_data() {
+    QTest::addColumn<QByteArray>("message");
+    QTest::newRow("empty object") << QByteArray("{}");
+    QTest::newRow("parameters only") << QByteArray(R"({"parameters": {"a": 1}})");
+    QTest::newRow("misspelled") << QByteArray(R"({"funtion": "add"})");
+}
+
+void TestRobustness::missingFunctionIs450() {
+    QFETCH(QByteArray, message);
+    ServerFixture fx(repServerOptions());
+    Sender sender(reqSenderOptions({fx.endpoint()}));
+    auto response = decode_response(sender.request(message.toStdString()));
+    QCOMPARE(response.status_code, 450);
+    QCOMPARE(response.status_message, kNoFunctionText);
+    QVERIFY(fx.stillServes());
+}
+
+void TestRobustness::invalidUtf8Is400_data() {
+    QTest::addColumn<QByteArray>("message");
+    QTest::newRow("bare bytes") << QByteArray("\xff\xfe\xfd");
+    QTest::newRow("in function name") << QByteArray("{\"function\": \"ad\xc3\x28\"}");
+    QTest::newRow("overlong slash") << QByteArray("{\"function\": \"\xc0\xaf\"}");
+    QTest::newRow("surrogate") << QByteArray("{\"function\": \"\xed\xa0\x80\"}");
+    QTest::newRow("truncated sequence") << QByteArray("{\"function\": \"add\xe2\x82\"}");
+}
+
+void TestRobustness::invalidUtf8Is400() {
+    QFETCH(QByteArray, message);
+    ServerFixture fx(repServerOptions());
+    Sender sender(reqSenderOptions({fx.endpoint()}));
+    auto response = decode_response(sender.request(message.toStdString()));
+    QCOMPARE(response.status_code, 400);
+    QVERIFY2(response.status_message.rfind(kBadJsonPrefix, 0) == 0,
+             response.status_message.c_str());
+    // The reply itself is valid UTF-8 (the bad bytes are not echoed raw).
+    QVERIFY(is_valid_utf8(response.status_message));
+    QCOMPARE(fx.log->size(), std::size_t{0});
+    QVERIFY(fx.stillServes());
+}
+
+void TestRobustness::tenMegabyteMessageWorks() {
+    ServerFixture fx(repServerOptions());  // default max_message_size (64 MiB)
+    RpcClient client(reqClientOptions({fx.endpoint()}, 10000ms));
+    const std::size_t size = 10 * 1024 * 1024;
+    std::string text(size, 'x');
+    QCOMPARE(client.invoke("echo_len", {{"text", text}}), json(size));
+    QVERIFY(fx.server->metrics().bytes_in > size);
+}
+
+void TestRobustness::oversizedMessageGetsNoAnswer() {
+    auto options = repServerOptions();
+    options.max_message_size = 1024 * 1024;
+    ServerFixture fx(std::move(options));
+    RpcClient client(reqClientOptions({fx.endpoint()}, 500ms));
+    QCOMPARE(client.invoke("add", {{"a", 1}, {"b", 2}}), json(3));
+
+    std::string text(2 * 1000 * 1000, 'y');
+    auto error = rpcErrorOf([&] { client.invoke("echo_len", {{"text", text}}); });
+    QVERIFY2(error && error->kind() == RpcError::Kind::Timeout, qPrintable(describe(error)));
+    QCOMPARE(fx.log->size(), std::size_t{1});
+    // The same client (socket recreated) and the server carry on.
+    QCOMPARE(client.invoke("add", {{"a", 2}, {"b", 2}}, 2000ms), json(4));
+    QCOMPARE(client.invoke("echo_len", {{"text", std::string(1000, 'z')}}), json(1000));
+    QVERIFY(fx.stillServes());
+}
+
+void TestRobustness::multipartRequestIs400() {
+    ServerFixture fx(repServerOptions());
+    RawSocket raw(zmq::socket_type::req, fx.endpoint());
+    const std::string part1 = encode_request("add", {{"a", 1}, {"b", 2}});
+    QVERIFY(raw.socket.send(zmq::buffer(part1), zmq::send_flags::sndmore));
+    QVERIFY(raw.socket.send(zmq::buffer(std::string("second frame")), zmq::send_flags::none));
+    auto reply = raw.recv();
+    QVERIFY2(reply, "no reply to a multipart request");
+    auto response = decode_response(*reply);
+    QCOMPARE(response.status_code, 400);
+    QVERIFY2(response.status_message.rfind(kBadJsonPrefix, 0) == 0,
+             response.status_message.c_str());
+    QCOMPARE(fx.log->size(), std::size_t{0});
+
+    // The same raw socket can go on with a proper single frame.
+    QVERIFY(raw.socket.send(zmq::buffer(part1), zmq::send_flags::none));
+    reply = raw.recv();
+    QVERIFY(reply);
+    QCOMPARE(decode_response(*reply).response_message.value_or(json()), json(3));
+    QVERIFY(fx.stillServes());
+    QVERIFY(fx.server->metrics().bad_messages >= 1);
+}
+
+void TestRobustness::envelopeLessFramesAreDropped() {
+    ServerFixture fx(repServerOptions());
+    // A DEALER that does not send the empty delimiter a REQ would.
+    RawSocket raw(zmq::socket_type::dealer, fx.endpoint());
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(raw.socket.send(zmq::buffer(encode_request("add", {{"a", 1}, {"b", 1}})),
+                                zmq::send_flags::none));
+    }
+    // And one with the delimiter but three body frames.
+    QVERIFY(raw.socket.send(zmq::str_buffer(""), zmq::send_flags::sndmore));
+    QVERIFY(raw.socket.send(zmq::str_buffer("a"), zmq::send_flags::sndmore));
+    QVERIFY(raw.socket.send(zmq::str_buffer("b"), zmq::send_flags::sndmore));
+    QVERIFY(raw.socket.send(zmq::str_buffer("c"), zmq::send_flags::none));
+    QVERIFY(waitUntil([&] { return fx.server->metrics().bad_messages >= 4; }));
+    QCOMPARE(fx.log->size(), std::size_t{0});
+    QVERIFY(fx.stillServes());
+}
+
+void TestRobustness::subReceiverSurvivesBadInput() {
+    // Two publishers: a zmqrpc Sender and a raw XPUB (which can send multipart).
+    Sender sender(pubSenderOptions());
+    RawSocket raw(zmq::socket_type::xpub, {});
+    raw.socket.bind(kAnyTcp);
+    const std::string rawEndpoint = raw.socket.get(zmq::sockopt::last_endpoint);
+
+    auto log = std::make_shared<CallLog>();
+    ReceiverOptions options;
+    options.name = "sub-receiver";
+    options.sub_connect = {sender.pub_endpoint(), rawEndpoint};
+    EventRecorder events;
+    options.events = events.bus();
+    Receiver receiver(options, [log](std::string_view m, Origin) {
+        log->add(std::string(m));
+        return std::string();
+    });
+    receiver.start();
+    QVERIFY(waitForSubscribers(sender));
+    QVERIFY2(raw.recv(), "raw XPUB saw no subscription");
+    std::this_thread::sleep_for(50ms);
+
+    sender.publish("\xff\xfe not utf-8");
+    sender.publish("not json at all (fine for a bare receiver)");
+    QVERIFY(raw.socket.send(zmq::str_buffer("frame 1"), zmq::send_flags::sndmore));
+    QVERIFY(raw.socket.send(zmq::str_buffer("frame 2"), zmq::send_flags::none));
+    QVERIFY(raw.socket.send(zmq::buffer(std::string("\xc0\xaf")), zmq::send_flags::none));
+    QVERIFY(raw.socket.send(zmq::str_buffer("raw ok"), zmq::send_flags::none));
+
+    QVERIFY(waitUntil([&] { return log->size() == 2; }));
+    QVERIFY(waitUntil([&] { return receiver.metrics().bad_messages == 3; }));
+    // Two SUB sockets: no order between them.
+    auto got = log->snapshot();
+    QVERIFY(std::find(got.begin(), got.end(), json("not json at all (fine for a bare receiver)")) !=
+            got.end());
+    QVERIFY(std::find(got.begin(), got.end(), json("raw ok")) != got.end());
+    QVERIFY(receiver.running());
+    QVERIFY(events.count(EventKind::BadMessage) >= 3);
+    sender.publish("after");
+    QVERIFY(waitUntil([&] { return log->size() == 3; }));
+}
+
+void TestRobustness::rpcServerOnSubSurvivesBadInput() {
+    Sender sender(pubSenderOptions());
+    ServerFixture fx(subServerOptions({sender.pub_endpoint()}));
+    QVERIFY(waitForSubscribers(sender));
+    sender.publish("{broken");
+    sender.publish("{}");
+    sender.publish(R"({"function": "add", "parameters": [1]})");
+    sender.publish(encode_request("fail"));
+    sender.publish(encode_request("no_such_function"));
+    sender.publish(encode_request("add", {{"a", 1}, {"b", 2}}));
+    QVERIFY(waitUntil([&] { return fx.log->size() == 2; }));  // fail + add
+    QVERIFY(waitUntil([&] {
+        auto m = fx.server->metrics();
+        return m.bad_messages == 3 && m.errors == 2;
+    }));
+    QVERIFY(fx.server->running());
+}
+
+void TestRobustness::throwingHandlerOnRep() {
+    ReceiverOptions options;
+    options.name = "throwing";
+    options.rep_bind = kAnyTcp;
+    std::atomic<int> calls{0};
+    Receiver receiver(options, [&calls](std::string_view m, Origin) -> std::string {
+        ++calls;
+        if (m == "boom") throw std::runtime_error("handler exploded");
+        return encode_response(200, "OK", json("fine"));
+    });
+    receiver.start();
+    Sender sender(reqSenderOptions({receiver.rep_endpoint()}));
+    auto response = decode_response(sender.request("boom"));
+    QCOMPARE(response.status_code, 463);
+    QVERIFY2(response.status_message.find("handler exploded") != std::string::npos,
+             response.status_message.c_str());
+    QCOMPARE(decode_response(sender.request("ok")).response_message.value_or(json()), json("fine"));
+    QCOMPARE(calls.load(), 2);
+    QVERIFY(receiver.metrics().errors >= 1);
+}
+
+void TestRobustness::badReplyIsProtocolError() {
+    ReceiverOptions options;
+    options.name = "liar";
+    options.rep_bind = kAnyTcp;
+    Receiver receiver(options, [](std::string_view m, Origin) -> std::string {
+        if (m.find("\"nojson\"") != std::string_view::npos) return "this is not json";
+        if (m.find("\"nostatus\"") != std::string_view::npos) return R"({"response_message": 1})";
+        return encode_response(200, "OK", json(1));
+    });
+    receiver.start();
+    RpcClient client(reqClientOptions({receiver.rep_endpoint()}));
+    auto e1 = rpcErrorOf([&] { client.invoke("nojson"); });
+    QVERIFY2(e1 && e1->kind() == RpcError::Kind::Protocol, qPrintable(describe(e1)));
+    auto e2 = rpcErrorOf([&] { client.invoke("nostatus"); });
+    QVERIFY2(e2 && e2->kind() == RpcError::Kind::Protocol, qPrintable(describe(e2)));
+    QCOMPARE(std::string(e2->what()), std::string("No status_code in response"));
+    QCOMPARE(client.invoke("fine"), json(1));
+}
+
+void TestRobustness::stopDuringHeavyPubTraffic() {
+    Sender sender(pubSenderOptions());
+    std::atomic<std::uint64_t> handled{0};
+    ReceiverOptions options;
+    options.name = "busy-sub";
+    options.sub_connect = {sender.pub_endpoint()};
+    auto receiver = std::make_unique<Receiver>(options, [&handled](std::string_view, Origin) {
+        ++handled;
+        return std::string();
+    });
+    receiver->start();
+    QVERIFY(waitForSubscribers(sender));
+
+    std::atomic<bool> stop{false};
+    std::thread publisher([&] {
+        const auto give_up = Clock::now() + 5s;
+        const std::string message = encode_request("add", {{"a", 1}, {"b", 2}});
+        while (!stop && Clock::now() < give_up)
+            sender.publish(message);
+    });
+    QVERIFY(waitUntil([&] { return handled.load() >= 1000; }, 3000ms));
+    const double stopMs = timeMs([&] { receiver->stop(); });
+    const auto afterStop = handled.load();
+    std::this_thread::sleep_for(20ms);
+    const auto later = handled.load();
+    stop = true;
+    publisher.join();
+    QVERIFY2(stopMs < kStopBudgetMs, qPrintable(QStringLiteral("stop took %1 ms").arg(stopMs)));
+    QCOMPARE(later, afterStop);  // nothing handled after stop() returned
+    QVERIFY(!receiver->running());
+    receiver->join();
+    receiver.reset();
+}
+
+void TestRobustness::stopDuringHeavyReqTraffic() {
+    auto fx = std::make_unique<ServerFixture>(repServerOptions());
+    const std::string endpoint = fx->endpoint();
+    std::atomic<bool> stop{false};
+    std::atomic<int> ok{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 3; ++t) {
+        clients.emplace_back([&, t] {
+            RpcClient client(reqClientOptions({endpoint}, 200ms, "hammer-" + std::to_string(t)));
+            const auto give_up = Clock::now() + 5s;
+            while (!stop && Clock::now() < give_up) {
+                try {
+                    client.invoke("add", {{"a", t}, {"b", 1}});
+                    ++ok;
+                } catch (const RpcError&) {
+                }
+            }
+        });
+    }
+    QVERIFY(waitUntil([&] { return ok.load() >= 300; }, 3000ms));
+    const double stopMs = timeMs([&] { fx->server->stop(); });
+    stop = true;
+    for (auto& c : clients)
+        c.join();
+    QVERIFY2(stopMs < kStopBudgetMs, qPrintable(QStringLiteral("stop took %1 ms").arg(stopMs)));
+    QVERIFY(!fx->server->running());
+}
+
+void TestRobustness::addressInUseIsConfigError() {
+    ServerFixture first(repServerOptions());
+    const std::string endpoint = first.endpoint();
+    RpcServer second(repServerOptions(endpoint, "second"), standardFunctions());
+    bool threw = false;
+    try {
+        second.start();
+    } catch (const ConfigError& e) {
+        threw = true;
+        QVERIFY2(std::string(e.what()).find(endpoint) != std::string::npos, e.what());
+    }
+    QVERIFY2(threw, "binding an address in use did not throw ConfigError");
+    QVERIFY(!second.running());
+    QVERIFY(first.stillServes());
+
+    // The same for a PUB bind (Sender) and a proxy's REP input.
+    Sender pub(pubSenderOptions());
+    try {
+        Sender clash(pubSenderOptions(pub.pub_endpoint(), "clash"));
+        QFAIL("PUB bind on an address in use did not throw");
+    } catch (const ConfigError& e) {
+        QVERIFY2(std::string(e.what()).find(pub.pub_endpoint()) != std::string::npos, e.what());
+    }
+    ProxyOptions proxyOptions;
+    proxyOptions.input.rep_bind = endpoint;
+    proxyOptions.output.pub_bind = kAnyTcp;
+    Proxy proxy(ProxyKind::Rep2Pub, proxyOptions);
+    QVERIFY_THROWS_EXCEPTION(ConfigError, proxy.start());
+    QVERIFY(!proxy.running());
+    QVERIFY(first.stillServes());
+}
+
+void TestRobustness::badEndpointIsConfigError_data() {
+    QTest::addColumn<QString>("endpoint");
+    QTest::newRow("no scheme") << QStringLiteral("garbage");
+    QTest::newRow("no port") << QStringLiteral("tcp://127.0.0.1");
+    QTest::newRow("port not a number") << QStringLiteral("tcp://127.0.0.1:notaport");
+    QTest::newRow("port too large") << QStringLiteral("tcp://127.0.0.1:70000");
+    QTest::newRow("unknown transport") << QStringLiteral("udp://127.0.0.1:5555");
+    QTest::newRow("empty host") << QStringLiteral("tcp://:5555");
+    QTest::newRow("empty ipc path") << QStringLiteral("ipc://");
+}
+
+void TestRobustness::badEndpointIsConfigError() {
+    QFETCH(QString, endpoint);
+    const std::string ep = endpoint.toStdString();
+    auto checkText = [&](const ConfigError& e) {
+        QVERIFY2(std::string(e.what()).find(ep) != std::string::npos, e.what());
+    };
+    // Bind sides: the constructor or start() throws.
+    try {
+        RpcServer server(repServerOptions(ep), standardFunctions());
+        server.start();
+        QFAIL("rep_bind accepted");
+    } catch (const ConfigError& e) {
+        checkText(e);
+    }
+    try {
+        Sender sender(pubSenderOptions(ep));
+        QFAIL("pub_bind accepted");
+    } catch (const ConfigError& e) {
+        checkText(e);
+    }
+    // Connect sides.
+    try {
+        Sender sender(reqSenderOptions({ep}));
+        QFAIL("req_connect accepted");
+    } catch (const ConfigError& e) {
+        checkText(e);
+    }
+    try {
+        ReceiverOptions options;
+        options.sub_connect = {ep};
+        Receiver receiver(options, [](std::string_view, Origin) { return std::string(); });
+        receiver.start();
+        QFAIL("sub_connect accepted");
+    } catch (const ConfigError& e) {
+        checkText(e);
+    }
+}
+
+void TestRobustness::bindToForeignAddressIsConfigError() {
+    // 192.0.2.1 (TEST-NET-1) is not an address of this host: the bind fails at start().
+    RpcServer server(repServerOptions("tcp://192.0.2.1:5555"), standardFunctions());
+    try {
+        server.start();
+        QFAIL("bind to a foreign address did not throw");
+    } catch (const ConfigError& e) {
+        QVERIFY2(std::string(e.what()).find("tcp://192.0.2.1:5555") != std::string::npos, e.what());
+    }
+    QVERIFY(!server.running());
+}
+
+void TestRobustness::nothingConfiguredIsConfigError() {
+    QVERIFY_THROWS_EXCEPTION(ConfigError, Sender(SenderOptions{}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, RpcClient(RpcClientOptions{}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, Receiver(ReceiverOptions{}, [](std::string_view, Origin) {
+                                 return std::string();
+                             }));
+    // Asking for a side that is not there.
+    Sender pubOnly(pubSenderOptions());
+    QVERIFY_THROWS_EXCEPTION(ConfigError, pubOnly.request("x", 100ms));
+    Sender reqOnly(reqSenderOptions({deadTcpEndpoint()}));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, reqOnly.publish("x"));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, reqOnly.wait_for_subscribers(1, 10ms));
+}
+
+QTEST_GUILESS_MAIN(TestRobustness)
+#include "tst_robustness.moc"

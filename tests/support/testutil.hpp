@@ -1,0 +1,391 @@
+// Shared helpers of the component test suites (tests/core/tst_*.cpp): bounded waits, option
+// builders with short timeouts, a recorder for events and calls, and endpoints on loopback.
+// Everything here is header-only and links against libzmqrpc + Qt Test only.
+//
+// Rules the helpers enforce: every wait is bounded, every endpoint is loopback (tcp://127.0.0.1,
+// ipc:// under a temporary directory, inproc://), and no test sleeps blindly where it can poll a
+// condition instead.
+#pragma once
+
+#include <zmqrpc/zmqrpc.hpp>
+
+#include <QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+// QCOMPARE on std::string prints the values on failure.
+namespace QTest {
+template <>
+inline char* toString(const std::string& value) {
+    return qstrdup(value.c_str());
+}
+template <>
+inline char* toString(const nlohmann::json& value) {
+    return qstrdup(value.dump().c_str());
+}
+}  // namespace QTest
+
+namespace testutil {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using zmqrpc::json;
+
+// Bind address for "any free port on loopback"; read the real one back from the component.
+inline constexpr const char* kAnyTcp = "tcp://127.0.0.1:*";
+
+// Polls `predicate` every `step` until it is true or `timeout` passed. Returns the last result.
+template <class Predicate>
+bool waitUntil(Predicate&& predicate, std::chrono::milliseconds timeout = 2000ms,
+               std::chrono::milliseconds step = 2ms) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (predicate()) return true;
+        if (Clock::now() >= deadline) return predicate();
+        std::this_thread::sleep_for(step);
+    }
+}
+
+inline std::int64_t msSince(Clock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count();
+}
+
+// Time a callable takes, in milliseconds (fractional).
+template <class F>
+double timeMs(F&& f) {
+    const auto start = Clock::now();
+    f();
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// A unique inproc name for this process.
+inline std::string uniqueInproc(const std::string& stem) {
+    static std::atomic<int> counter{0};
+    return "inproc://" + stem + "-" + std::to_string(counter.fetch_add(1));
+}
+
+// A TCP endpoint on loopback that nothing listens on: a port the kernel just handed to a plain
+// socket, which is closed again at once (a listening socket that never accepted leaves no
+// TIME_WAIT, so the port is free immediately). A race with other processes taking the same
+// ephemeral port is possible but unlikely.
+inline std::string deadTcpEndpoint() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) qFatal("socket() failed");
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+        ::close(fd);
+        qFatal("bind() failed");
+    }
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return "tcp://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+}
+
+// A free TCP endpoint to bind explicitly (same trick as deadTcpEndpoint).
+inline std::string freeTcpEndpoint() {
+    return deadTcpEndpoint();
+}
+
+// ---- Option builders with short timeouts
+
+inline zmqrpc::RpcServerOptions repServerOptions(std::string repBind = kAnyTcp,
+                                                 std::string name = "server") {
+    zmqrpc::RpcServerOptions options;
+    options.name = std::move(name);
+    options.rep_bind = std::move(repBind);
+    return options;
+}
+
+inline zmqrpc::RpcServerOptions subServerOptions(std::vector<zmqrpc::SubEndpoint> subs,
+                                                 std::string name = "sub-server") {
+    zmqrpc::RpcServerOptions options;
+    options.name = std::move(name);
+    options.sub_connect = std::move(subs);
+    return options;
+}
+
+inline zmqrpc::RpcClientOptions reqClientOptions(std::vector<std::string> endpoints,
+                                                 std::chrono::milliseconds timeout = 1000ms,
+                                                 std::string name = "client") {
+    zmqrpc::RpcClientOptions options;
+    options.name = std::move(name);
+    options.req_connect = std::move(endpoints);
+    options.req_timeout = timeout;
+    return options;
+}
+
+inline zmqrpc::RpcClientOptions pubClientOptions(std::string pubBind = kAnyTcp,
+                                                 std::string name = "pub-client") {
+    zmqrpc::RpcClientOptions options;
+    options.name = std::move(name);
+    options.pub_bind = std::move(pubBind);
+    return options;
+}
+
+inline zmqrpc::SenderOptions reqSenderOptions(std::vector<std::string> endpoints,
+                                              std::chrono::milliseconds timeout = 1000ms,
+                                              std::string name = "req-sender") {
+    zmqrpc::SenderOptions options;
+    options.name = std::move(name);
+    options.req_connect = std::move(endpoints);
+    options.req_timeout = timeout;
+    return options;
+}
+
+inline zmqrpc::SenderOptions pubSenderOptions(std::string pubBind = kAnyTcp,
+                                              std::string name = "pub-sender") {
+    zmqrpc::SenderOptions options;
+    options.name = std::move(name);
+    options.pub_bind = std::move(pubBind);
+    return options;
+}
+
+// ---- Recording calls made on server/receiver threads
+
+class CallLog {
+  public:
+    void add(json value) {
+        std::lock_guard lock(mutex_);
+        calls_.push_back(std::move(value));
+    }
+    std::size_t size() const {
+        std::lock_guard lock(mutex_);
+        return calls_.size();
+    }
+    std::vector<json> snapshot() const {
+        std::lock_guard lock(mutex_);
+        return calls_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<json> calls_;
+};
+
+// The seed's test function and a few more, each logging its parameters into `log` (if given).
+//   test_method(param1, param2) -> param1 + param2 (strings concatenated, numbers added)
+//   add(a, b) -> a + b
+//   fail() -> throws std::runtime_error("deliberate failure")
+//   nothing() -> null (no response_message)
+//   echo_len(text) -> text's length
+//   sleep_ms(ms) -> sleeps, returns ms
+//   record(...) -> logs and returns null
+inline zmqrpc::FunctionRegistry standardFunctions(std::shared_ptr<CallLog> log = nullptr) {
+    zmqrpc::FunctionRegistry registry;
+    auto logged = [log](const json& p) {
+        if (log) log->add(p);
+    };
+    registry.add("test_method",
+                 [logged](const json& p) -> json {
+                     logged(p);
+                     const json& a = p.at("param1");
+                     const json& b = p.at("param2");
+                     if (a.is_string()) return a.get<std::string>() + b.get<std::string>();
+                     return a.get<double>() + b.get<double>();
+                 },
+                 {"param1", "param2"});
+    registry.add("add",
+                 [logged](const json& p) -> json {
+                     logged(p);
+                     return p.at("a").get<std::int64_t>() + p.at("b").get<std::int64_t>();
+                 },
+                 {"a", "b"});
+    registry.add("fail", [logged](const json& p) -> json {
+        logged(p);
+        throw std::runtime_error("deliberate failure");
+    });
+    registry.add("nothing", [logged](const json& p) -> json {
+        logged(p);
+        return nullptr;
+    });
+    registry.add("echo_len", [logged](const json& p) -> json {
+        const auto& text = p.at("text").get_ref<const std::string&>();
+        logged(json{{"length", text.size()}});
+        return text.size();
+    });
+    registry.add("sleep_ms", [logged](const json& p) -> json {
+        logged(p);
+        auto ms = p.at("ms").get<int>();
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        return ms;
+    });
+    registry.add("record", [logged](const json& p) -> json {
+        logged(p);
+        return nullptr;
+    });
+    return registry;
+}
+
+// ---- Events
+
+// Subscribes to a bus and keeps everything read so far, so tests can look back and wait ahead.
+class EventRecorder {
+  public:
+    explicit EventRecorder(std::shared_ptr<zmqrpc::EventBus> bus = nullptr)
+        : bus_(bus ? std::move(bus) : std::make_shared<zmqrpc::EventBus>()),
+          subscription_(bus_->subscribe()) {}
+    ~EventRecorder() { bus_->unsubscribe(subscription_); }
+
+    const std::shared_ptr<zmqrpc::EventBus>& bus() const { return bus_; }
+
+    // Reads what is pending and returns everything seen so far.
+    const std::vector<zmqrpc::Event>& all() {
+        for (auto& e : subscription_->drain())
+            seen_.push_back(std::move(e));
+        return seen_;
+    }
+    void clear() {
+        all();
+        seen_.clear();
+    }
+    std::size_t count(zmqrpc::EventKind kind, const std::string& endpoint = {}) {
+        std::size_t n = 0;
+        for (const auto& e : all()) {
+            if (e.kind == kind && (endpoint.empty() || e.endpoint == endpoint)) ++n;
+        }
+        return n;
+    }
+    // The first event of `kind` (on `endpoint` when given) seen so far or arriving within
+    // `timeout`.
+    std::optional<zmqrpc::Event> waitFor(zmqrpc::EventKind kind, std::chrono::milliseconds timeout,
+                                         const std::string& endpoint = {}) {
+        const auto deadline = Clock::now() + timeout;
+        std::size_t checked = 0;
+        for (;;) {
+            const auto& events = all();
+            for (; checked < events.size(); ++checked) {
+                const auto& e = events[checked];
+                if (e.kind == kind && (endpoint.empty() || e.endpoint == endpoint)) return e;
+            }
+            auto now = Clock::now();
+            if (now >= deadline) return std::nullopt;
+            auto next = subscription_->pop(std::min<std::chrono::milliseconds>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now) + 1ms, 50ms));
+            if (next) seen_.push_back(std::move(*next));
+        }
+    }
+    QString dump() {
+        QString out;
+        for (const auto& e : all()) {
+            out += QStringLiteral("  [%1] %2 %3 %4\n")
+                       .arg(QString::fromStdString(e.source),
+                            QString::fromLatin1(zmqrpc::to_string(e.kind)),
+                            QString::fromStdString(e.endpoint), QString::fromStdString(e.text));
+        }
+        return out;
+    }
+
+  private:
+    std::shared_ptr<zmqrpc::EventBus> bus_;
+    std::shared_ptr<zmqrpc::EventSubscription> subscription_;
+    std::vector<zmqrpc::Event> seen_;
+};
+
+// ---- Metrics
+
+// The first socket of `role` ("rep", "sub", "pub", "req") in a snapshot; the n-th with `index`.
+// Returned by value: snapshots are usually temporaries.
+inline std::optional<zmqrpc::SocketSnapshot> socketOf(const zmqrpc::MetricsSnapshot& m,
+                                                      const std::string& role,
+                                                      std::size_t index = 0) {
+    for (const auto& s : m.sockets) {
+        if (s.role == role) {
+            if (index == 0) return s;
+            --index;
+        }
+    }
+    return std::nullopt;
+}
+
+// ---- PUB/SUB joining
+
+// Waits until `publisher` has `subscribers` subscribers, then a short settle time: after that,
+// what the publisher sends reaches every subscriber.
+inline bool waitForSubscribers(zmqrpc::Sender& publisher, std::size_t subscribers = 1,
+                               std::chrono::milliseconds timeout = 3000ms) {
+    if (!publisher.wait_for_subscribers(subscribers, timeout)) return false;
+    std::this_thread::sleep_for(100ms);
+    return true;
+}
+
+// Calls `send` every `interval` until `received` is true (bounded by `timeout`). For chains
+// whose intermediate subscriptions we cannot observe (a proxy's PUB).
+template <class Send, class Received>
+bool sendUntil(Send&& send, Received&& received, std::chrono::milliseconds timeout = 3000ms,
+               std::chrono::milliseconds interval = 50ms) {
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        send();
+        if (waitUntil(received, interval)) return true;
+        if (Clock::now() >= deadline) return false;
+    }
+}
+
+// Stopping may take this long in a debug/sanitizer build; the contract says 200 ms.
+// Functional time bounds (stop within 200 ms, deadlines within 50 ms) hold on an idle machine;
+// sanitizer builds run several times slower, so their upper bounds are scaled.
+#ifndef ZMQRPC_TEST_TIMING_FACTOR
+#define ZMQRPC_TEST_TIMING_FACTOR 1
+#endif
+inline constexpr double kTimingFactor = ZMQRPC_TEST_TIMING_FACTOR;
+// Upper bound slack in ms for a deadline that is promised to within `ms`.
+inline constexpr double slackMs(double ms) {
+    return ms * kTimingFactor;
+}
+inline constexpr double kStopBudgetMs = 250.0 * kTimingFactor;
+
+inline QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+
+// The RpcError `f` throws, if any (other exceptions propagate).
+template <class F>
+std::optional<zmqrpc::RpcError> rpcErrorOf(F&& f) {
+    try {
+        f();
+    } catch (const zmqrpc::RpcError& e) {
+        return e;
+    }
+    return std::nullopt;
+}
+
+inline QString describe(const std::optional<zmqrpc::RpcError>& e) {
+    if (!e) return QStringLiteral("no RpcError thrown");
+    return QStringLiteral("%1: %2").arg(QString::fromLatin1(zmqrpc::to_string(e->kind())),
+                                        QString::fromUtf8(e->what()));
+}
+
+}  // namespace testutil
+
+// Fails the test (with the exception's text) unless `expr` throws zmqrpc::RpcError of `kind_`.
+#define EXPECT_RPC_ERROR(expr, kind_)                                                         \
+    do {                                                                                      \
+        bool threw_ = false;                                                                  \
+        try {                                                                                 \
+            (void)(expr);                                                                     \
+        } catch (const zmqrpc::RpcError& e_) {                                                \
+            threw_ = true;                                                                    \
+            QVERIFY2(e_.kind() == (kind_),                                                    \
+                     qPrintable(QStringLiteral("expected kind %1, got %2: %3")                \
+                                    .arg(QString::fromLatin1(zmqrpc::to_string(kind_)),       \
+                                         QString::fromLatin1(zmqrpc::to_string(e_.kind())),   \
+                                         QString::fromUtf8(e_.what()))));                     \
+        }                                                                                     \
+        QVERIFY2(threw_, "expected zmqrpc::RpcError of kind " #kind_ ", nothing was thrown"); \
+    } while (false)
