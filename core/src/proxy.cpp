@@ -90,13 +90,15 @@ struct Proxy::Impl final : detail::Actor {
               *this, options.input, options, [this](std::string&& m) { on_sub(std::move(m)); },
               // Sub2Pub passes heartbeats on, as pyzmqrpc does, so that subscribers behind
               // it can supervise the publishers in front of it.
-              [this] {
-                  if (kind == ProxyKind::Sub2Pub) pub.send_heartbeat();
+              [this](const std::string&, std::string_view, bool heartbeat) {
+                  if (heartbeat && kind == ProxyKind::Sub2Pub) pub.send_heartbeat();
               }),
           pub(*context(), stats_, detail::Reporter{&stats_, events()}, options.output, options),
           req(*context(), stats_, detail::Reporter{&stats_, events()}, options.output, options) {
         stats_.has_queue = true;
         stats_.queue.capacity.set(options.queue_capacity);
+        rep.set_replies_count_as_output(false);
+        req.set_replies_count_as_input(false);
     }
     ~Impl() override { stop(); }
 

@@ -18,7 +18,8 @@ struct Receiver::Impl final : detail::Actor {
           handler(std::move(h)),
           rep(*this, options, options,
               [this](detail::Envelope&& e, std::string&& m) { on_rep(e, m); }),
-          sub(*this, options, options, [this](std::string&& m) { on_sub(m); }) {
+          sub(
+              *this, options, options, [this](std::string&& m) { on_sub(m); }, options.tap) {
         if (!handler) throw ConfigError(stats_.name + ": no message handler");
         if (options.rep_bind.empty() && options.sub_connect.empty()) {
             throw ConfigError(stats_.name +

@@ -311,12 +311,12 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket) {
 // SubInput
 
 SubInput::SubInput(Actor& host, const InputOptions& input, const CommonOptions& common,
-                   Deliver deliver, std::function<void()> on_heartbeat)
+                   Deliver deliver, Tap tap)
     : host_(host),
       credentials_(input.credentials),
       max_message_size_(common.max_message_size),
       deliver_(std::move(deliver)),
-      on_heartbeat_(std::move(on_heartbeat)) {
+      tap_(std::move(tap)) {
     links_.reserve(input.sub_connect.size());
     for (const auto& sub : input.sub_connect) {
         (void)parse_endpoint(sub.endpoint, false);
@@ -410,9 +410,10 @@ void SubInput::on_readable(Link& link) {
             continue;
         }
         std::string message = (*frames)[0].to_string();
-        if (message == kHeartbeat) {
+        const bool heartbeat = message == kHeartbeat;
+        if (tap_) tap_(link.endpoint, message, heartbeat);
+        if (heartbeat) {
             link.stats->heartbeats_in.add();
-            if (on_heartbeat_) on_heartbeat_();
             continue;
         }
         link.stats->messages_in.add();
@@ -534,8 +535,10 @@ void RepInput::reply(Envelope& envelope, std::string_view message) {
     }
     stats_->messages_out.add();
     stats_->bytes_out.add(message.size());
-    host_.stats().messages_out.add();
-    host_.stats().bytes_out.add(message.size());
+    if (replies_count_as_output_) {
+        host_.stats().messages_out.add();
+        host_.stats().bytes_out.add(message.size());
+    }
 }
 
 void RepInput::on_readable() {
@@ -771,8 +774,10 @@ std::optional<std::string> ReqChannel::on_ready(short revents) {
     stats_->messages_in.add();
     stats_->bytes_in.add(size);
     stats_->heard();
-    component_.messages_in.add();
-    component_.bytes_in.add(size);
+    if (replies_count_as_input_) {
+        component_.messages_in.add();
+        component_.bytes_in.add(size);
+    }
     state_ = State::Idle;
     if (frames->size() != 1) {
         stats_->errors.add();

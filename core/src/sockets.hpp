@@ -81,9 +81,11 @@ std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
 class SubInput {
   public:
     using Deliver = std::function<void(std::string&& message)>;
-    // on_heartbeat (optional) is told of every heartbeat received, e.g. to forward it.
+    // tap (optional) sees every single-frame message, heartbeats included, before filtering.
+    using Tap =
+        std::function<void(const std::string& endpoint, std::string_view message, bool heartbeat)>;
     SubInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver,
-             std::function<void()> on_heartbeat = {});
+             Tap tap = {});
     void open();
     void close();
     Clock::time_point next_deadline() const;
@@ -111,7 +113,7 @@ class SubInput {
     Credentials credentials_;
     std::int64_t max_message_size_;
     Deliver deliver_;
-    std::function<void()> on_heartbeat_;
+    Tap tap_;
     std::vector<Link> links_;  // fixed size after construction
 };
 
@@ -127,6 +129,9 @@ class RepInput {
     bool configured() const noexcept { return !bind_.empty(); }
     std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
     void reply(Envelope& envelope, std::string_view message);
+    // A server's replies are its output; a proxy's output is elsewhere (its PUB or REQ side),
+    // so its replies are counted on the socket only.
+    void set_replies_count_as_output(bool yes) noexcept { replies_count_as_output_ = yes; }
 
   private:
     void on_readable();
@@ -138,6 +143,7 @@ class RepInput {
     Deliver deliver_;
     SocketStats* stats_ = nullptr;
     std::unique_ptr<MonitoredSocket> socket_;
+    bool replies_count_as_output_ = true;
 };
 
 class PubOutput {
@@ -198,6 +204,9 @@ class ReqChannel {
     std::optional<RpcError> check(Clock::time_point now);
     // The request text in flight (valid unless idle).
     const std::string& in_flight() const noexcept { return message_; }
+    // A sender's replies are its input; a proxy's input is elsewhere (its SUB or REP side), so
+    // the replies it gets from downstream are counted on the socket only.
+    void set_replies_count_as_input(bool yes) noexcept { replies_count_as_input_ = yes; }
 
   private:
     enum class State { Idle, Sending, Awaiting };
@@ -221,6 +230,7 @@ class ReqChannel {
     Clock::time_point started_{};
     Clock::time_point deadline_{};
     std::uint64_t refused_at_begin_ = 0;
+    bool replies_count_as_input_ = true;
 };
 
 std::string ms_text(std::chrono::milliseconds ms);

@@ -67,6 +67,9 @@ struct MetricsSnapshot {
     std::string name;  // component name
     std::string kind;  // "receiver", "rpc-server", "sender", "proxy:sub2req", ...
     bool running = false;
+    // What enters at the input side and leaves at the output side: for a server, requests and
+    // replies; for a sender, what it sends and the replies; for a proxy, what its input received
+    // and what its output forwarded. Every socket counts all of its own traffic in `sockets`.
     std::uint64_t messages_in = 0, bytes_in = 0, messages_out = 0, bytes_out = 0;
     std::uint64_t errors = 0;           // handler exceptions, failed deliveries, refused input
     std::uint64_t bad_messages = 0;     // invalid input refused with a status

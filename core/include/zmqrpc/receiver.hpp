@@ -25,7 +25,14 @@ enum class Origin { Rep, Sub };
 // a 463-style reply on REP and an Error event; the receiver keeps running.
 using MessageHandler = std::function<std::string(std::string_view message, Origin origin)>;
 
-struct ReceiverOptions : CommonOptions, InputOptions {};
+// Sees every single-frame message arriving on a SUB endpoint, heartbeats included, before any
+// filtering (for taps and snoopers; RPC handlers never see heartbeats). Receiver thread.
+using TapFunction =
+    std::function<void(const std::string& endpoint, std::string_view message, bool heartbeat)>;
+
+struct ReceiverOptions : CommonOptions, InputOptions {
+    TapFunction tap;  // optional
+};
 
 class Receiver {
   public:

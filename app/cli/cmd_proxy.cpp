@@ -1,0 +1,107 @@
+// zmqrpc proxy KIND: run one of the five proxies.
+#include "common.hpp"
+
+#include <csignal>
+#include <iostream>
+
+namespace cli {
+
+Command add_proxy(CLI::App& parent) {
+    struct Args {
+        std::string kind;
+        std::string in_rep;
+        std::vector<std::string> in_sub;
+        std::string out_pub;
+        std::vector<std::string> out_req;
+        double heartbeat_timeout = 60;
+        double req_timeout = 60;
+        double retry_interval = 0.1;
+        double heartbeat_interval = 0;
+        std::size_t queue = 100000;
+        bool events = false;
+        CredentialOptions in_credentials, out_credentials;
+    };
+    auto args = std::make_shared<Args>();
+    auto* app = parent.add_subcommand(
+        "proxy",
+        "Run a proxy: sub2req (SUB -> REQ), sub2pub (SUB -> PUB), rep2pub (REP -> PUB, answers "
+        "200 once published), rep2req (REP -> REQ, passes the reply back; 482 when it cannot "
+        "deliver), buffered-rep2req (answers 200 on acceptance, delivers in order once the "
+        "downstream is back). A bounded queue sits between input and output. SIGUSR1 prints "
+        "the counters on stderr; so does the exit.");
+    app->add_option("KIND", args->kind, "sub2req, sub2pub, rep2pub, rep2req or buffered-rep2req")
+        ->required();
+    app->add_option("--in-rep", args->in_rep, "input REP endpoint to bind (rep* kinds)");
+    app->add_option("--in-sub", args->in_sub,
+                    "input PUB endpoint to subscribe to, ENDPOINT or ENDPOINT@SECONDS; "
+                    "repeatable (sub* kinds)");
+    app->add_option("--out-pub", args->out_pub, "output PUB endpoint to bind (*2pub kinds)");
+    app->add_option("--out-req", args->out_req,
+                    "output REP endpoint to connect to; repeatable, round-robin (*2req kinds)");
+    app->add_option("--heartbeat-timeout", args->heartbeat_timeout,
+                    "input SUB: seconds of silence before recreating the socket (0: never)")
+        ->capture_default_str();
+    app->add_option("--req-timeout", args->req_timeout, "output REQ: seconds to wait for a reply")
+        ->capture_default_str();
+    app->add_option("--retry-interval", args->retry_interval,
+                    "sub2req, buffered-rep2req: seconds between delivery attempts")
+        ->capture_default_str();
+    app->add_option("--heartbeat-interval", args->heartbeat_interval,
+                    "output PUB: send own heartbeats every SECONDS (0: none)")
+        ->capture_default_str();
+    app->add_option("--queue", args->queue, "queue capacity in messages")->capture_default_str();
+    app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
+    args->in_credentials.add(*app, "in-", "for the input side");
+    args->out_credentials.add(*app, "out-", "for the output side");
+
+    return {
+        app, [args]() -> int {
+            zmqrpc::ProxyKind kind;
+            try {
+                kind = zmqrpc::proxy_kind_from_string(args->kind);
+            } catch (const zmqrpc::ConfigError& e) {
+                throw Failure{kUsage, e.what()};
+            }
+            zmqrpc::ProxyOptions options;
+            options.name = "proxy";
+            options.input.rep_bind = args->in_rep;
+            options.input.sub_connect = parse_sub_endpoints(args->in_sub);
+            options.input.default_heartbeat_timeout =
+                seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
+            options.input.credentials = args->in_credentials.resolve("in-");
+            options.output.pub_bind = args->out_pub;
+            options.output.req_connect = args->out_req;
+            options.output.req_timeout = seconds_option(args->req_timeout, "--req-timeout", false);
+            options.output.pub_heartbeat_interval =
+                seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
+            options.output.credentials = args->out_credentials.resolve("out-");
+            options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
+            options.queue_capacity = args->queue;
+            auto bus = std::make_shared<zmqrpc::EventBus>();
+            options.events = bus;
+            std::optional<EventPrinter> printer;
+            if (args->events) printer.emplace(bus);
+
+            zmqrpc::Proxy proxy(kind, options);
+            proxy.start();
+            std::string in = !args->in_rep.empty() ? "rep " + proxy.input_endpoint() : "";
+            for (const auto& s : options.input.sub_connect) {
+                in += (in.empty() ? "sub " : ", sub ") + s.endpoint;
+            }
+            std::string out = !args->out_pub.empty() ? "pub " + proxy.output_endpoint() : "";
+            for (const auto& r : args->out_req)
+                out += (out.empty() ? "req " : ", req ") + r;
+            std::cout << "zmqrpc proxy " << zmqrpc::to_string(kind) << ": ready; in " << in
+                      << "; out " << out << std::endl;
+            for (;;) {
+                int sig = wait_signal(std::chrono::milliseconds(500));
+                if (sig == SIGUSR1) std::cerr << counters_line(proxy.metrics()) << std::endl;
+                if (sig == SIGINT || sig == SIGTERM) break;
+            }
+            proxy.stop();
+            std::cerr << counters_line(proxy.metrics()) << std::endl;
+            return kOk;
+        }};
+}
+
+}  // namespace cli

@@ -1,0 +1,186 @@
+// zmqrpc publish / zmqrpc heartbeat: fire-and-forget invocations, raw messages and heartbeats on
+// a bound PUB socket.
+#include "common.hpp"
+
+#include <csignal>
+#include <iostream>
+
+namespace cli {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Sends `count` messages (0: until a signal) at `rate` per second (0: as fast as possible),
+// with heartbeats every `heartbeat` (0: none). Returns how many were sent.
+std::uint64_t pace(zmqrpc::Sender& sender, const std::string& message, std::uint64_t count,
+                   double rate, std::chrono::milliseconds heartbeat) {
+    const auto start = Clock::now();
+    auto next_heartbeat = start + heartbeat;
+    std::uint64_t sent = 0;
+    while (count == 0 || sent < count) {
+        if (heartbeat.count() > 0 && Clock::now() >= next_heartbeat) {
+            sender.send_heartbeat();
+            next_heartbeat = std::max(next_heartbeat + heartbeat, Clock::now());
+        }
+        sender.publish(message);
+        ++sent;
+        auto wait = std::chrono::milliseconds(0);
+        if (rate > 0) {
+            auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(static_cast<double>(sent) / rate));
+            wait = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
+        }
+        if (rate > 0 || sent % 1024 == 0) {
+            int sig = wait_signal(std::max(wait, std::chrono::milliseconds(0)));
+            if (sig == SIGINT || sig == SIGTERM) break;
+        }
+    }
+    return sent;
+}
+
+// Heartbeats every `interval`, `count` of them (0: until a signal).
+std::uint64_t beat(zmqrpc::Sender& sender, std::uint64_t count,
+                   std::chrono::milliseconds interval) {
+    std::uint64_t sent = 0;
+    while (count == 0 || sent < count) {
+        sender.send_heartbeat();
+        ++sent;
+        if (count != 0 && sent >= count) break;
+        int sig = wait_signal(interval);
+        if (sig == SIGINT || sig == SIGTERM) break;
+    }
+    return sent;
+}
+
+// The sender gets its own context, destroyed after it: terminating a context waits (up to the
+// PUB linger) for what was published to leave, so the last messages are not lost at exit.
+std::unique_ptr<zmqrpc::Sender> bind_publisher(const std::shared_ptr<zmqrpc::Context>& context,
+                                               const std::string& pub,
+                                               const zmqrpc::Credentials& credentials,
+                                               const char* name) {
+    zmqrpc::SenderOptions options;
+    options.context = context;
+    options.name = name;
+    options.pub_bind = pub;
+    options.credentials = credentials;
+    return std::make_unique<zmqrpc::Sender>(options);
+}
+
+bool wait_for_subscribers(zmqrpc::Sender& sender, int subscribers, double wait) {
+    if (subscribers <= 0) return true;
+    auto deadline = Clock::now() + seconds_option(wait, "--wait", true);
+    while (Clock::now() < deadline) {
+        if (sender.wait_for_subscribers(static_cast<std::size_t>(subscribers),
+                                        std::chrono::milliseconds(100))) {
+            return true;
+        }
+        int sig = wait_signal(std::chrono::milliseconds(0));
+        if (sig == SIGINT || sig == SIGTERM) return false;
+    }
+    return false;
+}
+}  // namespace
+
+Command add_publish(CLI::App& parent) {
+    struct Args {
+        std::string pub;
+        std::string function;
+        std::string params = "{}";
+        std::string raw;
+        std::uint64_t count = 1;
+        double rate = 0;
+        double heartbeat_interval = 0;
+        int subscribers = 1;
+        double wait = 10;
+        CredentialOptions credentials;
+    };
+    auto args = std::make_shared<Args>();
+    auto* app = parent.add_subcommand(
+        "publish",
+        "Publish fire-and-forget invocations of FUNCTION with PARAMS (or --raw messages) on a "
+        "bound PUB endpoint. Waits until --subscribers have subscribed (at most --wait "
+        "seconds) before the first message, since a PUB drops what nobody hears.");
+    app->add_option("FUNCTION", args->function, "function to invoke");
+    app->add_option("PARAMS", args->params, "named parameters as a JSON object")
+        ->capture_default_str();
+    app->add_option("--pub", args->pub, "PUB endpoint to bind, e.g. tcp://*:30001")->required();
+    app->add_option("--raw", args->raw, "send this exact text instead of an invocation");
+    app->add_option("--count", args->count, "messages to send (0: until SIGINT/SIGTERM)")
+        ->capture_default_str();
+    app->add_option("--rate", args->rate, "messages per second (0: as fast as possible)")
+        ->capture_default_str();
+    app->add_option("--heartbeat-interval", args->heartbeat_interval,
+                    "also send a heartbeat every SECONDS (0: none)")
+        ->capture_default_str();
+    app->add_option("--subscribers", args->subscribers,
+                    "subscribers to wait for before sending (0: do not wait)")
+        ->capture_default_str();
+    app->add_option("--wait", args->wait, "seconds to wait for them; then exit 2")
+        ->capture_default_str();
+    args->credentials.add(*app, "", "that subscribers must present");
+
+    return {app, [args]() -> int {
+                std::string message;
+                if (!args->raw.empty()) {
+                    if (!args->function.empty()) {
+                        throw Failure{kUsage, "give either FUNCTION [PARAMS] or --raw, not both"};
+                    }
+                    message = args->raw;
+                } else {
+                    if (args->function.empty()) {
+                        throw Failure{kUsage, "publish needs FUNCTION [PARAMS] or --raw TEXT"};
+                    }
+                    message = zmqrpc::encode_request(args->function, parse_params(args->params));
+                }
+                if (args->rate < 0) throw Failure{kUsage, "--rate must not be negative"};
+                auto heartbeat =
+                    seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
+                auto context = std::make_shared<zmqrpc::Context>();
+                auto sender =
+                    bind_publisher(context, args->pub, args->credentials.resolve(""), "publish");
+                std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint() << ", waiting for "
+                          << args->subscribers << " subscriber(s)" << std::endl;
+                if (!wait_for_subscribers(*sender, args->subscribers, args->wait)) {
+                    std::cerr << "zmqrpc publish: no subscriber within " << args->wait << " s"
+                              << std::endl;
+                    return kNoAnswer;
+                }
+                auto sent = pace(*sender, message, args->count, args->rate, heartbeat);
+                std::cout << "published " << sent << " message(s) on " << sender->pub_endpoint()
+                          << std::endl;
+                return kOk;
+            }};
+}
+
+Command add_heartbeat(CLI::App& parent) {
+    struct Args {
+        std::string pub;
+        double interval = 1;
+        std::uint64_t count = 0;
+        CredentialOptions credentials;
+    };
+    auto args = std::make_shared<Args>();
+    auto* app = parent.add_subcommand(
+        "heartbeat",
+        "Send heartbeats (\"zmq_sub_heartbeat\") on a bound PUB endpoint at an "
+        "interval, until --count or SIGINT/SIGTERM.");
+    app->add_option("--pub", args->pub, "PUB endpoint to bind")->required();
+    app->add_option("--interval", args->interval, "seconds between heartbeats")
+        ->capture_default_str();
+    app->add_option("--count", args->count, "heartbeats to send (0: until a signal)")
+        ->capture_default_str();
+    args->credentials.add(*app, "", "that subscribers must present");
+    return {app, [args]() -> int {
+                auto interval = seconds_option(args->interval, "--interval", false);
+                auto context = std::make_shared<zmqrpc::Context>();
+                auto sender =
+                    bind_publisher(context, args->pub, args->credentials.resolve(""), "heartbeat");
+                std::cout << "zmqrpc heartbeat: ready on " << sender->pub_endpoint() << ", every "
+                          << args->interval << " s" << std::endl;
+                auto sent = beat(*sender, args->count, interval);
+                std::cerr << "sent " << sent << " heartbeat(s)" << std::endl;
+                return kOk;
+            }};
+}
+
+}  // namespace cli

@@ -1,0 +1,85 @@
+// Shared pieces of the zmqrpc subcommands: exit codes, credential options, endpoint lists with
+// heartbeat timeouts, signal handling and event printing. Main thread only unless noted.
+#pragma once
+
+#include <zmqrpc/zmqrpc.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cli {
+
+// Exit codes, documented in --help and the man page.
+enum Exit : int {
+    kOk = 0,
+    kServerError = 1,  // the server answered a non-200 status
+    kNoAnswer = 2,     // timeout, unreachable, credentials refused
+    kCannotStart = 3,  // bad endpoint, address in use, invalid JSON or option value
+    kUsage = 64,       // command line does not parse
+};
+
+// Thrown by subcommands for "one clear line on stderr, then exit with code".
+struct Failure {
+    int code;
+    std::string message;
+};
+
+// --user/--password/--password-env/--password-file, with a prefix for proxies ("in-", "out-").
+struct CredentialOptions {
+    std::string user, password, password_env, password_file;
+    void add(CLI::App& app, const std::string& prefix, const std::string& what);
+    // Resolves to Credentials; throws Failure for a missing env var, unreadable file, or a
+    // password without a user. Without --user: none.
+    zmqrpc::Credentials resolve(const std::string& prefix) const;
+};
+
+// "EP" or "EP@SECONDS" (a SUB endpoint with its own heartbeat timeout).
+std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::string>& args);
+
+std::chrono::milliseconds seconds_option(double seconds, const char* name, bool allow_zero);
+
+// Parses a JSON object given on the command line; throws Failure with the parser's message.
+zmqrpc::json parse_params(const std::string& text);
+
+// Signals: SIGINT/SIGTERM ask to stop, SIGUSR1 asks for counters. Blocked in every thread
+// (call before starting any component), read with wait_signal().
+void block_signals();
+// Waits up to `timeout` for one of the signals; returns it, or 0.
+int wait_signal(std::chrono::milliseconds timeout);
+
+// Prints every event of `bus` on stderr from a background thread while alive.
+class EventPrinter {
+  public:
+    explicit EventPrinter(std::shared_ptr<zmqrpc::EventBus> bus);
+    ~EventPrinter();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+std::string format_event(const zmqrpc::Event& e);
+// Local time with milliseconds, ISO 8601.
+std::string timestamp(std::chrono::system_clock::time_point t);
+// One human line of counters for a component.
+std::string counters_line(const zmqrpc::MetricsSnapshot& m);
+
+// Registration of each subcommand: adds it to `app` and sets `run` to its body.
+struct Command {
+    CLI::App* app = nullptr;
+    std::function<int()> run;
+};
+Command add_serve(CLI::App& app);
+Command add_call(CLI::App& app);
+Command add_publish(CLI::App& app);
+Command add_heartbeat(CLI::App& app);
+Command add_snoop(CLI::App& app);
+Command add_proxy(CLI::App& app);
+
+}  // namespace cli

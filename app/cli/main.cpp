@@ -1,0 +1,62 @@
+// zmqrpc: the command line of zmqrpc Studio. One executable, one subcommand per job; each
+// misuse gives one clear line on stderr and a non-zero exit (codes in common.hpp).
+#include "common.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+    // Before any thread exists, so that every thread inherits the mask and signals are only
+    // ever taken by wait_signal() on the main thread.
+    cli::block_signals();
+
+    CLI::App app{
+        "zmqrpc: RPC, PUB/SUB and proxies over ZeroMQ, wire-compatible with pyzmqrpc.\n"
+        "Exit codes: 0 ok, 1 the server answered an error status, 2 no answer "
+        "(timeout, unreachable, credentials refused), 3 cannot start (bad endpoint, "
+        "address in use, invalid JSON), 64 command-line usage.",
+        "zmqrpc"};
+    app.set_version_flag("--version", std::string("zmqrpc ") + zmqrpc::version() + " (libzmq " +
+                                          zmqrpc::libzmq_version() + ")");
+    app.require_subcommand(1);
+    app.failure_message([](const CLI::App*, const CLI::Error& e) {
+        return std::string("zmqrpc: ") + e.what() + " (see --help)\n";
+    });
+    std::vector<cli::Command> commands = {cli::add_serve(app),   cli::add_call(app),
+                                          cli::add_publish(app), cli::add_heartbeat(app),
+                                          cli::add_snoop(app),   cli::add_proxy(app)};
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return cli::kUsage;
+    }
+    for (auto& command : commands) {
+        if (!command.app->parsed()) continue;
+        const std::string name = command.app->get_name();
+        try {
+            return command.run();
+        } catch (const cli::Failure& f) {
+            std::cerr << "zmqrpc " << name << ": " << f.message << std::endl;
+            return f.code;
+        } catch (const zmqrpc::ConfigError& e) {
+            // Components name themselves after the subcommand; say it once.
+            std::string what = e.what();
+            if (what.rfind(name + ": ", 0) == 0) what = what.substr(name.size() + 2);
+            std::cerr << "zmqrpc " << name << ": " << what << std::endl;
+            return cli::kCannotStart;
+        } catch (const zmqrpc::RpcError& e) {
+            std::cerr << "zmqrpc " << name << ": " << e.what() << std::endl;
+            return cli::kNoAnswer;
+        } catch (const std::exception& e) {
+            std::cerr << "zmqrpc " << name << ": " << e.what() << std::endl;
+            return cli::kCannotStart;
+        }
+    }
+    return cli::kUsage;
+}
