@@ -7,6 +7,7 @@
 #include "zmqrpc/protocol.hpp"
 
 #include <deque>
+#include <thread>
 
 namespace zmqrpc {
 
@@ -129,8 +130,10 @@ struct Proxy::Impl final : detail::Actor {
         sub.close();
         std::size_t lost = queue.size();
         // Clients still waiting get an answer rather than a silent timeout.
+        std::size_t answered = 0;
         for (auto& item : queue) {
             if (!item.envelope.empty()) {
+                ++answered;
                 rep.reply(item.envelope,
                           encode_response(status::kProxyFailed,
                                           "Proxy stopped before the message was delivered"));
@@ -142,6 +145,12 @@ struct Proxy::Impl final : detail::Actor {
         if (lost > 0) {
             stopped_text_ =
                 "stopped with " + std::to_string(lost) + " queued message(s) not delivered";
+        }
+        if (answered > 0) {
+            // Clients connect with ZMQ_IMMEDIATE, and libzmq drops what a client has not read
+            // yet when such a connection closes. Give them a moment to read the 482 before our
+            // side goes away (bounded, well inside the stop budget).
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }
         rep.close();
         if (pub.is_open()) {
