@@ -2,7 +2,8 @@
 // server thread subscribed to it runs the function (no response over PUB/SUB), with credentials
 // and a per-socket heartbeat timeout.
 //
-//   demo_pub_sub [ENDPOINT]     (default tcp://127.0.0.1:30001; "tcp://127.0.0.1:*" picks a port)
+//   zmqrpc-demo-pub-sub [ENDPOINT]     (default tcp://127.0.0.1:30001; "tcp://127.0.0.1:*" picks a
+//   port)
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <atomic>
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
 
         // Instead of the seed's sleep(2): wait until the subscription has reached the publisher.
         if (!client.sender().wait_for_subscribers(1, 5s)) {
-            std::cerr << "demo_pub_sub: no subscriber connected within 5 s\n";
+            std::cerr << "zmqrpc-demo-pub-sub: no subscriber connected within 5 s\n";
             return 1;
         }
         client.invoke("test_method", {{"param1", "param1"}, {"param2", "param2"}});
@@ -49,12 +50,12 @@ int main(int argc, char** argv) {
             std::this_thread::sleep_for(10ms);
         server.stop();
         if (!invoked) {
-            std::cerr << "demo_pub_sub: the invocation did not arrive within 5 s\n";
+            std::cerr << "zmqrpc-demo-pub-sub: the invocation did not arrive within 5 s\n";
             return 1;
         }
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "demo_pub_sub: " << e.what() << "\n";
+        std::cerr << "zmqrpc-demo-pub-sub: " << e.what() << "\n";
         return 1;
     }
 }

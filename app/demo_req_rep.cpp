@@ -1,7 +1,8 @@
 // The seed README's REQ/REP example in C++: a server thread registers test_method, a client
 // invokes it over REQ/REP with credentials and prints the response.
 //
-//   demo_req_rep [ENDPOINT]     (default tcp://127.0.0.1:30000; "tcp://127.0.0.1:*" picks a port)
+//   zmqrpc-demo-req-rep [ENDPOINT]     (default tcp://127.0.0.1:30000; "tcp://127.0.0.1:*" picks a
+//   port)
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <iostream>
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
         server.stop();
         return 0;
     } catch (const std::exception& e) {
-        std::cerr << "demo_req_rep: " << e.what() << "\n";
+        std::cerr << "zmqrpc-demo-req-rep: " << e.what() << "\n";
         return 1;
     }
 }

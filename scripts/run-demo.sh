@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target demo_req_rep demo_pub_sub
 echo "== demo_req_rep"
-./build/app/demo_req_rep "tcp://127.0.0.1:*"
+./build/app/zmqrpc-demo-req-rep "tcp://127.0.0.1:*"
 echo "== demo_pub_sub"
-./build/app/demo_pub_sub "tcp://127.0.0.1:*"
+./build/app/zmqrpc-demo-pub-sub "tcp://127.0.0.1:*"

@@ -62,6 +62,29 @@ Command add_proxy(CLI::App& parent) {
             } catch (const zmqrpc::ConfigError& e) {
                 throw Failure{kUsage, e.what()};
             }
+            // Each kind has one input and one output option; say which, by its option name
+            // (the core's message names its option fields).
+            const bool rep_in = kind == zmqrpc::ProxyKind::Rep2Pub ||
+                                kind == zmqrpc::ProxyKind::Rep2Req ||
+                                kind == zmqrpc::ProxyKind::BufferedRep2Req;
+            const bool pub_out =
+                kind == zmqrpc::ProxyKind::Sub2Pub || kind == zmqrpc::ProxyKind::Rep2Pub;
+            const std::string in_option = rep_in ? "--in-rep" : "--in-sub";
+            const std::string out_option = pub_out ? "--out-pub" : "--out-req";
+            const std::string takes =
+                std::string(zmqrpc::to_string(kind)) + " takes " + in_option + " and " + out_option;
+            const bool has_rep = !args->in_rep.empty(), has_sub = !args->in_sub.empty();
+            const bool has_pub = !args->out_pub.empty(), has_req = !args->out_req.empty();
+            if (rep_in ? has_sub : has_rep) {
+                throw Failure{kUsage, takes + ", not " + (rep_in ? "--in-sub" : "--in-rep")};
+            }
+            if (pub_out ? has_req : has_pub) {
+                throw Failure{kUsage, takes + ", not " + (pub_out ? "--out-req" : "--out-pub")};
+            }
+            if (!(rep_in ? has_rep : has_sub) || !(pub_out ? has_pub : has_req)) {
+                throw Failure{kUsage, takes + "; missing " +
+                                          (!(rep_in ? has_rep : has_sub) ? in_option : out_option)};
+            }
             zmqrpc::ProxyOptions options;
             options.name = "proxy";
             options.input.rep_bind = args->in_rep;
@@ -76,6 +99,7 @@ Command add_proxy(CLI::App& parent) {
                 seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
             options.output.credentials = args->out_credentials.resolve("out-");
             options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
+            if (args->queue < 1) throw Failure{kUsage, "--queue must be at least 1"};
             options.queue_capacity = args->queue;
             auto bus = std::make_shared<zmqrpc::EventBus>();
             options.events = bus;

@@ -66,9 +66,9 @@ std::unique_ptr<zmqrpc::Sender> bind_publisher(const std::shared_ptr<zmqrpc::Con
     return std::make_unique<zmqrpc::Sender>(options);
 }
 
-bool wait_for_subscribers(zmqrpc::Sender& sender, int subscribers, double wait) {
+bool wait_for_subscribers(zmqrpc::Sender& sender, int subscribers, std::chrono::milliseconds wait) {
     if (subscribers <= 0) return true;
-    auto deadline = Clock::now() + seconds_option(wait, "--wait", true);
+    auto deadline = Clock::now() + wait;
     while (Clock::now() < deadline) {
         if (sender.wait_for_subscribers(static_cast<std::size_t>(subscribers),
                                         std::chrono::milliseconds(100))) {
@@ -135,12 +135,14 @@ Command add_publish(CLI::App& parent) {
                 if (args->rate < 0) throw Failure{kUsage, "--rate must not be negative"};
                 auto heartbeat =
                     seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
+                // Every option is checked before the bind: a misuse gives one line, no more.
+                auto wait = seconds_option(args->wait, "--wait", true);
                 auto context = std::make_shared<zmqrpc::Context>();
                 auto sender =
                     bind_publisher(context, args->pub, args->credentials.resolve(""), "publish");
                 std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint() << ", waiting for "
                           << args->subscribers << " subscriber(s)" << std::endl;
-                if (!wait_for_subscribers(*sender, args->subscribers, args->wait)) {
+                if (!wait_for_subscribers(*sender, args->subscribers, wait)) {
                     std::cerr << "zmqrpc publish: no subscriber within " << args->wait << " s"
                               << std::endl;
                     return kNoAnswer;

@@ -78,11 +78,19 @@ std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::stri
 }
 
 std::chrono::milliseconds seconds_option(double seconds, const char* name, bool allow_zero) {
-    if (!(seconds >= 0) || (!allow_zero && seconds == 0) || seconds > 1e7) {
-        throw Failure{kUsage, std::string("invalid ") + name + ": " + std::to_string(seconds) +
-                                  (allow_zero ? " (expected >= 0)" : " (expected > 0)")};
+    constexpr double kMax = 1e7;
+    if (!(seconds >= 0) || (!allow_zero && seconds == 0) || seconds > kMax) {
+        std::ostringstream value;
+        value << seconds;  // "-1", not std::to_string's "-1.000000"
+        throw Failure{kUsage, std::string("invalid ") + name + ": " + value.str() +
+                                  " seconds (expected " + (allow_zero ? ">= 0" : "> 0") +
+                                  " and at most 10000000)"};
     }
-    return std::chrono::milliseconds(static_cast<long>(seconds * 1000.0 + 0.5));
+    // Milliseconds, but a positive value never rounds down to zero (which means "none" or is
+    // refused by the components).
+    auto ms = static_cast<long>(seconds * 1000.0 + 0.5);
+    if (seconds > 0 && ms == 0) ms = 1;
+    return std::chrono::milliseconds(ms);
 }
 
 zmqrpc::json parse_params(const std::string& text) {

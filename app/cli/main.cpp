@@ -24,6 +24,29 @@ int main(int argc, char** argv) {
     std::vector<cli::Command> commands = {cli::add_serve(app),   cli::add_call(app),
                                           cli::add_publish(app), cli::add_heartbeat(app),
                                           cli::add_snoop(app),   cli::add_proxy(app)};
+    // CLI11 reports an unknown subcommand or top-level option as "A subcommand is required";
+    // name it instead. The top-level options (--help, --version) take no value, so the first
+    // other word is the subcommand.
+    for (int i = 1; i < argc; ++i) {
+        const std::string word = argv[i];
+        if (word == "-h" || word == "--help" || word == "--version") continue;
+        if (!word.empty() && word[0] == '-') {
+            std::cerr << "zmqrpc: unknown option '" << word << "' (see --help)" << std::endl;
+            return cli::kUsage;
+        }
+        bool known = false;
+        std::string names;
+        for (const auto& command : commands) {
+            known = known || command.app->get_name() == word;
+            names += (names.empty() ? "" : ", ") + command.app->get_name();
+        }
+        if (!known) {
+            std::cerr << "zmqrpc: unknown subcommand '" << word << "' (expected one of " << names
+                      << "; see --help)" << std::endl;
+            return cli::kUsage;
+        }
+        break;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

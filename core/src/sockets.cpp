@@ -236,6 +236,7 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
             break;
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             ++handshakes_;
+            hangup_reported_ = false;
             stats_.peers.add();
             stats_.set_connection(ConnectionState::Connected);
             reporter_.emit(EventKind::HandshakeSucceeded, endpoint, "handshake succeeded");
@@ -264,9 +265,25 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
             }
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            // A peer that hangs up mid-handshake (typically right after its own credentials
-            // were refused) is not a handshake failure of ours.
-            if (value == EPIPE || value == ECONNRESET) break;
+            if (value == EPIPE || value == ECONNRESET) {
+                // On a bound socket: a client that hangs up mid-handshake, typically right
+                // after we refused its credentials; not a failure of ours.
+                if (bound_) break;
+                // On a connecting socket: the server hung up during the handshake, which is
+                // what a PLAIN server does to a client that presents no credentials (it sees
+                // the mismatch first). Counted; reported once per outage.
+                stats_.handshake_failures.add();
+                if (stats_.get_connection() != ConnectionState::CredentialsRefused) {
+                    stats_.set_connection(ConnectionState::HandshakeFailed);
+                }
+                if (!hangup_reported_) {
+                    hangup_reported_ = true;
+                    reporter_.emit(EventKind::HandshakeFailed, endpoint,
+                                   "the server closed the connection during the handshake "
+                                   "(does it require credentials?)");
+                }
+                break;
+            }
             stats_.handshake_failures.add();
             stats_.set_connection(ConnectionState::HandshakeFailed);
             reporter_.emit(
@@ -515,7 +532,9 @@ void RepInput::close() {
     host_.unwatch(socket_->socket());
     host_.unwatch(socket_->monitor());
     socket_.reset();
-    stats_->set_endpoint(bind_);
+    // Keep the resolved endpoint for whoever looks afterwards; the socket is gone, though.
+    stats_->set_connection(ConnectionState::Idle);
+    stats_->peers.set(0);
 }
 
 void RepInput::reply(Envelope& envelope, std::string_view message) {
@@ -635,7 +654,9 @@ void PubOutput::close() {
     if (!socket_) return;
     socket_->drain_monitor();
     socket_.reset();
-    stats_->set_endpoint(bind_);
+    // Keep the resolved endpoint for whoever looks afterwards; the socket is gone, though.
+    stats_->set_connection(ConnectionState::Idle);
+    stats_->peers.set(0);
     subscribers_ = 0;
 }
 
@@ -735,6 +756,7 @@ void ReqChannel::begin(std::string message, Clock::time_point deadline) {
     started_ = Clock::now();
     deadline_ = deadline;
     refused_at_begin_ = stats_->credentials_refused.get();
+    handshake_failures_at_begin_ = stats_->handshake_failures.get();
     state_ = State::Sending;
     try_send();
 }
@@ -816,6 +838,13 @@ std::optional<RpcError> ReqChannel::check(Clock::time_point now) {
             return fail(RpcError::Kind::CredentialsRefused, "credentials refused by " +
                                                                 endpoints_text() + " (" +
                                                                 credentials_.describe() + ")");
+        }
+        if (credentials_.empty() &&
+            stats_->handshake_failures.get() > handshake_failures_at_begin_) {
+            return fail(RpcError::Kind::CredentialsRefused,
+                        "credentials refused by " + endpoints_text() +
+                            ": it closed every handshake, so it requires credentials and we "
+                            "present none");
         }
         return fail(
             RpcError::Kind::Unreachable,

@@ -72,6 +72,7 @@ class MonitoredSocket {
     std::string zap_domain_;
     std::uint64_t handshakes_ = 0;
     bool retry_reported_ = false;
+    bool hangup_reported_ = false;
     bool bound_ = false;
 };
 
@@ -230,6 +231,7 @@ class ReqChannel {
     Clock::time_point started_{};
     Clock::time_point deadline_{};
     std::uint64_t refused_at_begin_ = 0;
+    std::uint64_t handshake_failures_at_begin_ = 0;
     bool replies_count_as_input_ = true;
 };
 
