@@ -129,9 +129,9 @@ void Actor::watch(zmq::socket_ref socket, short events, std::function<void(short
     auto it = std::find_if(watches_.begin(), watches_.end(),
                            [&](const Watch& w) { return w.handle == handle; });
     if (it != watches_.end()) {
-        if (it->events != events) watches_dirty_ = true;
+        if (it->events != events) events_dirty_ = true;
         it->events = events;
-        it->callback = std::move(callback);
+        if (callback) it->callback = std::move(callback);
         return;
     }
     watches_.push_back({handle, events, std::move(callback)});
@@ -160,6 +160,12 @@ void Actor::loop(zmq::socket_t& pipe) {
                 callbacks.push_back(w.callback);
             }
             watches_dirty_ = false;
+            events_dirty_ = false;
+        } else if (events_dirty_) {
+            for (std::size_t i = 0; i < watches_.size(); ++i) {
+                items[i + 1].events = watches_[i].events;
+            }
+            events_dirty_ = false;
         }
         auto deadline = next_deadline();
         long timeout_ms = -1;

@@ -79,7 +79,8 @@ class Actor {
     std::shared_ptr<EventBus> events_;
     ComponentStats& stats_;
     std::vector<Watch> watches_;
-    bool watches_dirty_ = true;
+    bool watches_dirty_ = true;  // the set of sockets changed: rebuild the poll items
+    bool events_dirty_ = false;  // only the events of a socket changed: refresh them in place
 
     std::mutex pipe_mutex_;
     std::mutex join_mutex_;

@@ -165,7 +165,8 @@ struct Proxy::Impl final : detail::Actor {
     }
 
     // ---- input
-    bool enqueue(Item&& item) {
+    // Takes the item only when there is room; otherwise leaves it with the caller.
+    bool enqueue(Item& item) {
         auto& q = stats_.queue;
         q.received.add();
         if (queue.size() >= options.queue_capacity) {
@@ -185,25 +186,23 @@ struct Proxy::Impl final : detail::Actor {
     }
 
     void on_sub(std::string&& message) {
-        enqueue(Item{std::move(message), {}});
+        Item item{std::move(message), {}};
+        enqueue(item);
         pump();
     }
 
     void on_rep(detail::Envelope&& envelope, std::string&& message) {
         if (kind == ProxyKind::BufferedRep2Req) {
-            if (enqueue(Item{std::move(message), {}})) {
+            Item item{std::move(message), {}};
+            if (enqueue(item)) {
                 rep.reply(envelope, encode_response(status::kOk, "OK"));
             } else {
                 rep.reply(envelope, queue_full_reply());
             }
         } else {
             // Rep2Pub and Rep2Req answer once the output has the message.
-            detail::Envelope copy;
-            for (auto& f : envelope)
-                copy.emplace_back(f.data(), f.size());
-            if (!enqueue(Item{std::move(message), std::move(envelope)})) {
-                rep.reply(copy, queue_full_reply());
-            }
+            Item item{std::move(message), std::move(envelope)};
+            if (!enqueue(item)) rep.reply(item.envelope, queue_full_reply());
         }
         pump();
     }
@@ -255,13 +254,10 @@ struct Proxy::Impl final : detail::Actor {
             watched_generation = req.generation();
         }
         short wanted = req.wanted_events();
-        if (wanted == 0) {
-            if (watched_req) unwatch_handle(watched_req);
-            watched_req = nullptr;
-        } else {
-            watch(s->socket(), wanted, [this](short revents) { on_req_ready(revents); });
-            watched_req = s->socket().handle();
-        }
+        // Idle (wanted == 0) stays in the poll set with no events: changing events is cheap,
+        // adding and removing sockets rebuilds the set.
+        watch(s->socket(), wanted, [this](short revents) { on_req_ready(revents); });
+        watched_req = s->socket().handle();
         if (!watched_req_monitor) {
             watch(s->monitor(), ZMQ_POLLIN, [this](short) {
                 req.socket()->drain_monitor();

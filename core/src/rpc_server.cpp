@@ -45,37 +45,49 @@ std::string FunctionRegistry::dispatch(std::string_view message) const {
     return dispatch(message, code);
 }
 
-std::string FunctionRegistry::dispatch(std::string_view message, int& status_code) const {
+int FunctionRegistry::run(std::string_view message, json& result, std::string& error_reply) const {
     DecodedRequest decoded = decode_request(message);
     if (!decoded.request) {
-        status_code = decoded.error_status;
-        return encode_response(decoded.error_status, decoded.error_text);
+        error_reply = encode_response(decoded.error_status, decoded.error_text);
+        return decoded.error_status;
     }
     const Request& request = *decoded.request;
     auto it = functions_.find(request.function);
-    if (it == functions_.end() && request.function == kDescribe) {
-        status_code = status::kOk;
-        return encode_response(status::kOk, "OK", describe_json());
-    }
     if (it == functions_.end()) {
-        status_code = status::kUnknownFunction;
-        return encode_response(status_code, status_text_unknown_function(request.function));
+        if (request.function == kDescribe) {
+            result = describe_json();
+            return status::kOk;
+        }
+        error_reply = encode_response(status::kUnknownFunction,
+                                      status_text_unknown_function(request.function));
+        return status::kUnknownFunction;
     }
-    json result;
     try {
         result = it->second.function(request.parameters);
+        return status::kOk;
     } catch (const std::exception& e) {
-        status_code = status::kFunctionRaised;
-        return encode_response(status_code,
-                               status_text_function_raised(request.function, e.what()));
+        error_reply = encode_response(status::kFunctionRaised,
+                                      status_text_function_raised(request.function, e.what()));
     } catch (...) {
-        status_code = status::kFunctionRaised;
-        return encode_response(status_code,
-                               status_text_function_raised(request.function, "unknown exception"));
+        error_reply =
+            encode_response(status::kFunctionRaised,
+                            status_text_function_raised(request.function, "unknown exception"));
     }
-    status_code = status::kOk;
+    return status::kFunctionRaised;
+}
+
+std::string FunctionRegistry::dispatch(std::string_view message, int& status_code) const {
+    json result;
+    std::string error_reply;
+    status_code = run(message, result, error_reply);
+    if (status_code != status::kOk) return error_reply;
     if (result.is_null()) return encode_response(status::kOk, "OK");
     return encode_response(status::kOk, "OK", std::move(result));
+}
+
+int FunctionRegistry::call(std::string_view message, std::string& error_reply) const {
+    json result;
+    return run(message, result, error_reply);
 }
 
 RpcServer::RpcServer(RpcServerOptions options, FunctionRegistry functions)
@@ -91,9 +103,14 @@ RpcServer::RpcServer(RpcServerOptions options, FunctionRegistry functions)
     static_cast<InputOptions&>(receiver_options) = std::move(static_cast<InputOptions&>(options));
     receiver_ = std::make_unique<Receiver>(
         std::move(receiver_options),
-        [registry, counters, events, name](std::string_view message, Origin) {
+        [registry, counters, events, name](std::string_view message, Origin origin) {
             int code = 0;
-            std::string reply = registry->dispatch(message, code);
+            std::string reply;
+            if (origin == Origin::Sub) {
+                code = registry->call(message, reply);  // nothing is answered over SUB
+            } else {
+                reply = registry->dispatch(message, code);
+            }
             if (code == status::kBadJson || code == status::kNoFunction) {
                 counters->bad.fetch_add(1, std::memory_order_relaxed);
             } else if (code != status::kOk) {

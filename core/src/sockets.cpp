@@ -395,11 +395,10 @@ void SubInput::destroy(Link& link) {
     link.socket.reset();
 }
 
-void SubInput::heard(Link& link) {
-    auto now = Clock::now();
+void SubInput::heard(Link& link, Clock::time_point now) {
     link.last_heard = now;
     link.recreate_at = now + link.timeout;
-    link.stats->heard();
+    link.stats->heard_at(now);
     if (link.late || link.lost) {
         host_.emit(EventKind::HeartbeatRecovered, link.endpoint,
                    link.lost ? "heard again after the socket was recreated" : "heard again");
@@ -413,10 +412,12 @@ void SubInput::heard(Link& link) {
 
 void SubInput::on_readable(Link& link) {
     auto& component = host_.stats();
+    // One clock read per wake-up: a batch arrives within microseconds.
+    const auto now = Clock::now();
     for (int i = 0; i < kBatch && link.socket; ++i) {
         auto frames = recv_frames(link.socket->socket());
         if (!frames) return;
-        heard(link);
+        heard(link, now);
         std::size_t size = 0;
         for (auto& f : *frames)
             size += f.size();
@@ -822,9 +823,9 @@ RpcError ReqChannel::fail(RpcError::Kind kind, std::string text) {
     return RpcError(kind, std::move(text));
 }
 
-std::optional<RpcError> ReqChannel::check(Clock::time_point now) {
+std::optional<RpcError> ReqChannel::check(Clock::time_point now, bool drain) {
     if (state_ == State::Idle) return std::nullopt;
-    socket_->drain_monitor();
+    if (drain) socket_->drain_monitor();
     bool refused = stats_->credentials_refused.get() > refused_at_begin_;
     if (refused && state_ == State::Sending && stats_->peers.get() == 0) {
         return fail(

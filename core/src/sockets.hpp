@@ -108,7 +108,7 @@ class SubInput {
     void create(Link& link);
     void destroy(Link& link);
     void on_readable(Link& link);
-    void heard(Link& link);
+    void heard(Link& link, Clock::time_point now);
 
     Actor& host_;
     Credentials credentials_;
@@ -202,7 +202,7 @@ class ReqChannel {
     Clock::time_point deadline() const noexcept { return deadline_; }
     // Fails the request when its deadline passed or its credentials were refused with no other
     // peer: recreates the socket (Lazy Pirate), goes idle, returns the error.
-    std::optional<RpcError> check(Clock::time_point now);
+    std::optional<RpcError> check(Clock::time_point now, bool drain = true);
     // The request text in flight (valid unless idle).
     const std::string& in_flight() const noexcept { return message_; }
     // A sender's replies are its input; a proxy's input is elsewhere (its SUB or REP side), so

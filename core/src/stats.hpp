@@ -55,8 +55,11 @@ struct SocketStats {
     ConnectionState get_connection() const noexcept {
         return static_cast<ConnectionState>(connection.load(std::memory_order_relaxed));
     }
-    void heard() noexcept {
-        last_heard_ns.store(now_ns(), std::memory_order_relaxed);
+    void heard() noexcept { heard_at(Clock::now()); }
+    void heard_at(Clock::time_point t) noexcept {
+        last_heard_ns.store(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
+            std::memory_order_relaxed);
         ever_heard.store(true, std::memory_order_relaxed);
     }
     // The endpoint changes once, when a bind resolves "*" ports; guarded, off the message path.

@@ -46,8 +46,14 @@ class FunctionRegistry {
     std::string dispatch(std::string_view message) const;
     // The same, with the status code reported.
     std::string dispatch(std::string_view message, int& status_code) const;
+    // For PUB/SUB, where nothing is answered: decodes and calls without encoding a reply.
+    // Returns the status code; when it is not 200, `error_reply` is what dispatch() answers.
+    int call(std::string_view message, std::string& error_reply) const;
 
   private:
+    // Decodes and calls. On 200, `result` is the value; otherwise `error_reply` is the reply.
+    int run(std::string_view message, json& result, std::string& error_reply) const;
+
     struct Entry {
         RpcFunction function;
         FunctionInfo info;
