@@ -183,7 +183,12 @@ void MonitoredSocket::connect(const std::string& endpoint) {
     stats_.set_connection(ConnectionState::Connecting);
 }
 
+void MonitoredSocket::drain_monitor_if_due() {
+    if (Clock::now() >= next_drain_) drain_monitor();
+}
+
 void MonitoredSocket::drain_monitor() {
+    next_drain_ = Clock::now() + std::chrono::milliseconds(5);
     for (int i = 0; i < kBatch; ++i) {
         auto frames = recv_frames(monitor_);
         if (!frames) return;
@@ -742,7 +747,7 @@ void ReqChannel::close() {
 }
 
 void ReqChannel::begin(std::string message, Clock::time_point deadline) {
-    socket_->drain_monitor();
+    socket_->drain_monitor_if_due();
     // libzmq gives up on a connection whose credentials were refused and never reconnects it.
     // A new request deserves a fresh attempt (the server may have been fixed meanwhile).
     if (stats_->get_connection() == ConnectionState::CredentialsRefused &&
