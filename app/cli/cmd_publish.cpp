@@ -66,18 +66,21 @@ std::unique_ptr<zmqrpc::Sender> bind_publisher(const std::shared_ptr<zmqrpc::Con
     return std::make_unique<zmqrpc::Sender>(options);
 }
 
-bool wait_for_subscribers(zmqrpc::Sender& sender, int subscribers, std::chrono::milliseconds wait) {
-    if (subscribers <= 0) return true;
+enum class Waited { Ready, TimedOut, Interrupted };
+
+Waited wait_for_subscribers(zmqrpc::Sender& sender, int subscribers,
+                            std::chrono::milliseconds wait) {
+    if (subscribers <= 0) return Waited::Ready;
     auto deadline = Clock::now() + wait;
     while (Clock::now() < deadline) {
         if (sender.wait_for_subscribers(static_cast<std::size_t>(subscribers),
                                         std::chrono::milliseconds(100))) {
-            return true;
+            return Waited::Ready;
         }
         int sig = wait_signal(std::chrono::milliseconds(0));
-        if (sig == SIGINT || sig == SIGTERM) return false;
+        if (sig == SIGINT || sig == SIGTERM) return Waited::Interrupted;
     }
-    return false;
+    return Waited::TimedOut;
 }
 }  // namespace
 
@@ -140,12 +143,22 @@ Command add_publish(CLI::App& parent) {
                 auto context = std::make_shared<zmqrpc::Context>();
                 auto sender =
                     bind_publisher(context, args->pub, args->credentials.resolve(""), "publish");
-                std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint() << ", waiting for "
-                          << args->subscribers << " subscriber(s)" << std::endl;
-                if (!wait_for_subscribers(*sender, args->subscribers, wait)) {
-                    std::cerr << "zmqrpc publish: no subscriber within " << args->wait << " s"
-                              << std::endl;
-                    return kNoAnswer;
+                std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint();
+                if (args->subscribers > 0) {
+                    std::cerr << ", waiting for " << args->subscribers << " subscriber(s)";
+                }
+                std::cerr << std::endl;
+                switch (wait_for_subscribers(*sender, args->subscribers, wait)) {
+                    case Waited::Ready:
+                        break;
+                    case Waited::Interrupted:
+                        std::cerr << "zmqrpc publish: interrupted before any message was sent"
+                                  << std::endl;
+                        return kOk;
+                    case Waited::TimedOut:
+                        std::cerr << "zmqrpc publish: no subscriber within " << args->wait << " s"
+                                  << std::endl;
+                        return kNoAnswer;
                 }
                 auto sent = pace(*sender, message, args->count, args->rate, heartbeat);
                 std::cout << "published " << sent << " message(s) on " << sender->pub_endpoint()
