@@ -138,6 +138,13 @@ void Actor::watch(zmq::socket_ref socket, short events, std::function<void(short
     watches_dirty_ = true;
 }
 
+void Actor::watch_quiet(zmq::socket_ref socket, std::function<void(short)> callback) {
+    unwatch_handle(socket.handle());
+    watches_.push_back({socket.handle(), ZMQ_POLLIN, std::move(callback),
+                        static_cast<int>(socket.get(zmq::sockopt::fd))});
+    watches_dirty_ = true;
+}
+
 void Actor::unwatch_handle(void* handle) {
     auto it = std::remove_if(watches_.begin(), watches_.end(),
                              [&](const Watch& w) { return w.handle == handle; });
@@ -148,22 +155,35 @@ void Actor::unwatch_handle(void* handle) {
 }
 
 void Actor::loop(zmq::socket_t& pipe) {
+    const int pipe_fd = static_cast<int>(pipe.get(zmq::sockopt::fd));
+    // A command that arrived before we first poll the descriptor would not wake us.
+    {
+        zmq::message_t command;
+        while (pipe.recv(command, zmq::recv_flags::dontwait)) {
+            if (command.to_string_view() == kTerm) return;
+        }
+    }
     std::vector<zmq::pollitem_t> items;
     std::vector<std::function<void(short)>> callbacks;
     for (;;) {
         if (watches_dirty_) {
             items.clear();
             callbacks.clear();
-            items.push_back({pipe.handle(), 0, ZMQ_POLLIN, 0});
+            // The pipe is quiet too: polled by its file descriptor (see watch_quiet).
+            items.push_back({nullptr, pipe_fd, ZMQ_POLLIN, 0});
             for (const auto& w : watches_) {
-                items.push_back({w.handle, 0, w.events, 0});
+                if (w.fd >= 0) {
+                    items.push_back({nullptr, w.fd, ZMQ_POLLIN, 0});
+                } else {
+                    items.push_back({w.handle, 0, w.events, 0});
+                }
                 callbacks.push_back(w.callback);
             }
             watches_dirty_ = false;
             events_dirty_ = false;
         } else if (events_dirty_) {
             for (std::size_t i = 0; i < watches_.size(); ++i) {
-                items[i + 1].events = watches_[i].events;
+                if (watches_[i].fd < 0) items[i + 1].events = watches_[i].events;
             }
             events_dirty_ = false;
         }
@@ -199,9 +219,11 @@ void Actor::loop(zmq::socket_t& pipe) {
             continue;
         }
         if (items[0].revents & ZMQ_POLLIN) {
+            // Edge-triggered: read everything there is.
             zmq::message_t command;
-            (void)pipe.recv(command, zmq::recv_flags::none);
-            if (command.to_string_view() == kTerm) return;
+            while (pipe.recv(command, zmq::recv_flags::dontwait)) {
+                if (command.to_string_view() == kTerm) return;
+            }
         }
         for (std::size_t i = 1; i < items.size() && !watches_dirty_; ++i) {
             if (!items[i].revents) continue;

@@ -45,6 +45,10 @@ class Actor {
     // Actor thread: poll `socket` for `events` (ZMQ_POLLIN/ZMQ_POLLOUT); the callback gets the
     // revents. Changing the set during a callback is allowed.
     void watch(zmq::socket_ref socket, short events, std::function<void(short)> callback);
+    // For sockets that carry little (socket monitors): polls the socket's ZMQ_FD instead of the
+    // socket, which spares zmq_poll a ZMQ_EVENTS check, a system call, on every wake-up of a
+    // busy actor. The callback must read until the socket has nothing left (edge-triggered).
+    void watch_quiet(zmq::socket_ref socket, std::function<void(short)> callback);
     void unwatch(zmq::socket_ref socket) { unwatch_handle(socket.handle()); }
     void unwatch_handle(void* handle);
 
@@ -74,6 +78,7 @@ class Actor {
         void* handle;
         short events;
         std::function<void(short)> callback;
+        int fd = -1;  // quiet watches: the socket's ZMQ_FD, polled instead of the socket
     };
     std::shared_ptr<Context> context_;
     std::shared_ptr<EventBus> events_;

@@ -114,7 +114,7 @@ struct Proxy::Impl final : detail::Actor {
         if (pub.is_open()) {
             auto* s = pub.socket();
             watch(s->socket(), ZMQ_POLLIN, [this](short) { pub.drain_subscriptions(); });
-            watch(s->monitor(), ZMQ_POLLIN, [s](short) { s->drain_monitor(); });
+            watch_quiet(s->monitor(), [s](short) { s->drain_monitor(); });
             next_heartbeat = Clock::now() + pub.heartbeat_interval();
         }
         req.open();
@@ -259,7 +259,7 @@ struct Proxy::Impl final : detail::Actor {
         watch(s->socket(), wanted, [this](short revents) { on_req_ready(revents); });
         watched_req = s->socket().handle();
         if (!watched_req_monitor) {
-            watch(s->monitor(), ZMQ_POLLIN, [this](short) {
+            watch_quiet(s->monitor(), [this](short) {
                 req.socket()->drain_monitor();
                 check_req(Clock::now());
             });

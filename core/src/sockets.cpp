@@ -120,6 +120,9 @@ MonitoredSocket::MonitoredSocket(Context& context, zmq::socket_type type, Socket
     }
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(address);
+    // One empty read, so that libzmq knows this reader waits: only then does the first event
+    // signal the socket's ZMQ_FD, which is what actors poll (Actor::watch_quiet).
+    drain_monitor();
     stats_.set_connection(ConnectionState::Idle);
     stats_.peers.set(0);
 }
@@ -189,7 +192,8 @@ void MonitoredSocket::drain_monitor_if_due() {
 
 void MonitoredSocket::drain_monitor() {
     next_drain_ = Clock::now() + std::chrono::milliseconds(5);
-    for (int i = 0; i < kBatch; ++i) {
+    // Until empty: monitors are polled by descriptor (edge-triggered), and carry few events.
+    for (;;) {
         auto frames = recv_frames(monitor_);
         if (!frames) return;
         if (frames->size() < 2 || (*frames)[0].size() < 6) continue;
@@ -381,7 +385,7 @@ void SubInput::create(Link& link) {
     link.socket->present_credentials(credentials_);
     link.socket->connect(link.endpoint);
     host_.watch(s, ZMQ_POLLIN, [this, &link](short) { on_readable(link); });
-    host_.watch(link.socket->monitor(), ZMQ_POLLIN, [&link](short) {
+    host_.watch_quiet(link.socket->monitor(), [&link](short) {
         link.socket->drain_monitor();
         // libzmq never reconnects a connection whose credentials were refused: try again later
         // with a fresh socket, so a publisher that is fixed or restarted is picked up.
@@ -526,7 +530,7 @@ void RepInput::open() {
     socket_->require_credentials(credentials_);
     socket_->bind(bind_);
     host_.watch(socket_->socket(), ZMQ_POLLIN, [this](short) { on_readable(); });
-    host_.watch(socket_->monitor(), ZMQ_POLLIN, [this](short) { socket_->drain_monitor(); });
+    host_.watch_quiet(socket_->monitor(), [this](short) { socket_->drain_monitor(); });
 }
 
 void RepInput::close() {
