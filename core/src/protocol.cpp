@@ -4,6 +4,7 @@
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/version.hpp"
 
+#include <simdjson.h>
 #include <zmq.h>
 
 #include <array>
@@ -504,8 +505,77 @@ std::string encode_response(int status_code, std::string_view status_message,
     return out;
 }
 
+namespace {
+// simdjson's DOM -> nlohmann::json, for the parameters handed to functions. Duplicate keys: the
+// last wins, as with nlohmann's parser and Python's json.
+json to_json(simdjson::dom::element e) {
+    using T = simdjson::dom::element_type;
+    switch (e.type()) {
+        case T::OBJECT: {
+            json object = json::object();
+            for (auto field : e.get_object())
+                object[std::string(field.key)] = to_json(field.value);
+            return object;
+        }
+        case T::ARRAY: {
+            json array = json::array();
+            for (auto value : e.get_array())
+                array.push_back(to_json(value));
+            return array;
+        }
+        case T::STRING:
+            return std::string(std::string_view(e.get_string()));
+        case T::INT64:
+            return static_cast<std::int64_t>(e.get_int64());
+        case T::UINT64:
+            return static_cast<std::uint64_t>(e.get_uint64());
+        case T::DOUBLE:
+            return static_cast<double>(e.get_double());
+        case T::BOOL:
+            return static_cast<bool>(e.get_bool());
+        default:
+            return nullptr;
+    }
+}
+
+// The common case, fast: valid UTF-8 JSON, an object with a string "function" and "parameters"
+// absent, null or an object. simdjson parses a 100-byte request about three times faster than
+// nlohmann/json (tests/bench row 2 is bound by this). Anything else returns nullopt and goes
+// through the full path, which also words the errors.
+std::optional<Request> decode_request_fast(std::string_view message) {
+    // The parser keeps buffers as large as the largest document it has seen: keep large
+    // messages away from it so that its memory stays bounded (64 KiB covers samples and calls).
+    if (message.size() > 64 * 1024) return std::nullopt;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
+    simdjson::dom::object object;
+    if (root.get_object().get(object)) return std::nullopt;
+    std::string_view function;
+    if (object["function"].get_string().get(function)) return std::nullopt;
+    Request request;
+    request.function = std::string(function);
+    simdjson::dom::element parameters;
+    auto error = object["parameters"].get(parameters);
+    if (error == simdjson::NO_SUCH_FIELD) return request;
+    if (error) return std::nullopt;
+    if (parameters.is_null()) return request;
+    if (!parameters.is_object()) return std::nullopt;
+    request.parameters = to_json(parameters);
+    return request;
+}
+}  // namespace
+
 DecodedRequest decode_request(std::string_view message) {
     DecodedRequest decoded;
+    try {
+        if (auto request = decode_request_fast(message)) {
+            decoded.request = std::move(*request);
+            return decoded;
+        }
+    } catch (const std::exception&) {
+        // fall through to the full path
+    }
     const auto fail = [&](int status, std::string text) {
         decoded.error_status = status;
         decoded.error_text = std::move(text);
@@ -548,7 +618,49 @@ DecodedRequest decode_request(std::string_view message) {
     }
 }
 
+namespace {
+// The common case of a reply, fast (see decode_request_fast): an object with an int64
+// status_code, a string or absent status_message, any response_message. Else nullopt.
+std::optional<Response> decode_response_fast(std::string_view message) {
+    if (message.size() > 64 * 1024) return std::nullopt;
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
+    simdjson::dom::object object;
+    if (root.get_object().get(object)) return std::nullopt;
+    std::int64_t code = 0;
+    if (object["status_code"].get_int64().get(code)) return std::nullopt;
+    if (code < std::numeric_limits<int>::min() || code > std::numeric_limits<int>::max()) {
+        return std::nullopt;
+    }
+    Response response;
+    response.status_code = static_cast<int>(code);
+    simdjson::dom::element status_message;
+    auto error = object["status_message"].get(status_message);
+    if (!error) {
+        std::string_view text;
+        if (status_message.get_string().get(text)) return std::nullopt;
+        response.status_message = std::string(text);
+    } else if (error != simdjson::NO_SUCH_FIELD) {
+        return std::nullopt;
+    }
+    simdjson::dom::element value;
+    error = object["response_message"].get(value);
+    if (!error) {
+        response.response_message = to_json(value);
+    } else if (error != simdjson::NO_SUCH_FIELD) {
+        return std::nullopt;
+    }
+    return response;
+}
+}  // namespace
+
 Response decode_response(std::string_view message) {
+    try {
+        if (auto response = decode_response_fast(message)) return std::move(*response);
+    } catch (const std::exception&) {
+        // fall through to the full path
+    }
     json document;
     try {
         document = parse_json(message);
