@@ -117,11 +117,7 @@ Command add_proxy(CLI::App& parent) {
                 out += (out.empty() ? "req " : ", req ") + r;
             std::cout << "zmqrpc proxy " << zmqrpc::to_string(kind) << ": ready; in " << in
                       << "; out " << out << std::endl;
-            for (;;) {
-                int sig = wait_signal(std::chrono::milliseconds(500));
-                if (sig == SIGUSR1) std::cerr << counters_line(proxy.metrics()) << std::endl;
-                if (sig == SIGINT || sig == SIGTERM) break;
-            }
+            run_until_stopped([&] { return proxy.metrics(); });
             proxy.stop();
             std::cerr << counters_line(proxy.metrics()) << std::endl;
             return kOk;

@@ -68,11 +68,7 @@ Command add_serve(CLI::App& parent) {
                 }
                 std::cout << "zmqrpc serve: ready on " << where << " (functions: " << names << ")"
                           << std::endl;
-                for (;;) {
-                    int sig = wait_signal(std::chrono::milliseconds(500));
-                    if (sig == SIGUSR1) std::cerr << counters_line(server.metrics()) << std::endl;
-                    if (sig == SIGINT || sig == SIGTERM) break;
-                }
+                run_until_stopped([&] { return server.metrics(); });
                 server.stop();
                 std::cerr << counters_line(server.metrics()) << std::endl;
                 return kOk;

@@ -133,6 +133,14 @@ int wait_signal(std::chrono::milliseconds timeout) {
     return sig > 0 ? sig : 0;
 }
 
+void run_until_stopped(const std::function<zmqrpc::MetricsSnapshot()>& metrics) {
+    for (;;) {
+        int sig = wait_signal(std::chrono::milliseconds(500));
+        if (sig == SIGUSR1) std::cerr << counters_line(metrics()) << std::endl;
+        if (sig == SIGINT || sig == SIGTERM) return;
+    }
+}
+
 std::string timestamp(std::chrono::system_clock::time_point t) {
     auto secs = std::chrono::system_clock::to_time_t(t);
     auto ms =

@@ -53,6 +53,9 @@ void block_signals();
 // Waits up to `timeout` for one of the signals; returns it, or 0.
 int wait_signal(std::chrono::milliseconds timeout);
 
+// Blocks until SIGINT/SIGTERM; on SIGUSR1 prints counters_line(metrics()) on stderr.
+void run_until_stopped(const std::function<zmqrpc::MetricsSnapshot()>& metrics);
+
 // Prints every event of `bus` on stderr from a background thread while alive.
 class EventPrinter {
   public:

@@ -375,6 +375,13 @@ void SubInput::close() {
         destroy(link);
 }
 
+void SubInput::recreate(Link& link, const std::string& why) {
+    destroy(link);
+    create(link);
+    link.stats->recreates.add();
+    host_.emit(EventKind::SocketRecreated, link.endpoint, why);
+}
+
 void SubInput::create(Link& link) {
     link.refused_retry_at = Clock::time_point::max();
     Reporter reporter{&host_.stats(), host_.events()};
@@ -474,11 +481,7 @@ void SubInput::on_deadline(Clock::time_point now) {
     for (auto& link : links_) {
         if (!link.socket) continue;
         if (now >= link.refused_retry_at) {
-            destroy(link);
-            create(link);
-            link.stats->recreates.add();
-            host_.emit(EventKind::SocketRecreated, link.endpoint,
-                       "SUB socket recreated to retry refused credentials");
+            recreate(link, "SUB socket recreated to retry refused credentials");
         }
         if (link.timeout.count() <= 0) continue;
         if (!link.late && now >= link.last_heard + link.timeout / 2) {
@@ -497,12 +500,8 @@ void SubInput::on_deadline(Clock::time_point now) {
                                ms_text(link.timeout) + ")");
             }
             link.stats->heartbeat.store(static_cast<int>(HeartbeatState::Dead));
-            destroy(link);
-            create(link);
-            link.stats->recreates.add();
+            recreate(link, "SUB socket recreated after " + ms_text(silent) + " of silence");
             link.recreate_at = now + link.timeout;
-            host_.emit(EventKind::SocketRecreated, link.endpoint,
-                       "SUB socket recreated after " + ms_text(silent) + " of silence");
         }
     }
 }
@@ -750,17 +749,20 @@ void ReqChannel::close() {
     state_ = State::Idle;
 }
 
+void ReqChannel::recreate(const std::string& why) {
+    socket_.reset();
+    open();
+    stats_->recreates.add();
+    reporter_.emit(EventKind::SocketRecreated, endpoints_text(), why);
+}
+
 void ReqChannel::begin(std::string message, Clock::time_point deadline) {
     socket_->drain_monitor_if_due();
     // libzmq gives up on a connection whose credentials were refused and never reconnects it.
     // A new request deserves a fresh attempt (the server may have been fixed meanwhile).
     if (stats_->get_connection() == ConnectionState::CredentialsRefused &&
         stats_->peers.get() == 0) {
-        socket_.reset();
-        open();
-        stats_->recreates.add();
-        reporter_.emit(EventKind::SocketRecreated, endpoints_text(),
-                       "REQ socket recreated to retry refused credentials");
+        recreate("REQ socket recreated to retry refused credentials");
     }
     message_ = std::move(message);
     started_ = Clock::now();
@@ -821,13 +823,10 @@ std::optional<std::string> ReqChannel::on_ready(short revents) {
 
 RpcError ReqChannel::fail(RpcError::Kind kind, std::string text) {
     // Lazy Pirate: a REQ that lost its reply is stuck; close it and connect a fresh one.
-    socket_.reset();
-    open();
-    stats_->recreates.add();
     stats_->errors.add();
     component_.requests_failed.add();
     reporter_.emit(EventKind::RequestFailed, endpoints_text(), text);
-    reporter_.emit(EventKind::SocketRecreated, endpoints_text(), "REQ socket recreated");
+    recreate("REQ socket recreated");
     state_ = State::Idle;
     return RpcError(kind, std::move(text));
 }

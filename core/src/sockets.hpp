@@ -111,6 +111,7 @@ class SubInput {
     };
     void create(Link& link);
     void destroy(Link& link);
+    void recreate(Link& link, const std::string& why);
     void on_readable(Link& link);
     void heard(Link& link, Clock::time_point now);
 
@@ -216,6 +217,8 @@ class ReqChannel {
   private:
     enum class State { Idle, Sending, Awaiting };
     bool try_send();
+    // Lazy Pirate: close the socket and connect a fresh one (counted, with an event).
+    void recreate(const std::string& why);
     RpcError fail(RpcError::Kind kind, std::string text);
     std::string endpoints_text() const;
 
