@@ -46,8 +46,18 @@ const char* to_string(EventKind kind) noexcept {
             return "bad-message";
         case EventKind::Error:
             return "error";
+        case EventKind::StateChanged:
+            return "state-changed";
     }
     return "unknown";
+}
+
+std::optional<EventKind> event_kind_from_string(std::string_view text) noexcept {
+    for (int k = 0; k <= static_cast<int>(EventKind::StateChanged); ++k) {
+        auto kind = static_cast<EventKind>(k);
+        if (text == to_string(kind)) return kind;
+    }
+    return std::nullopt;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zmqrpc {
@@ -36,9 +37,12 @@ enum class EventKind {
     RequestFailed,       // a REQ send timed out, was refused, or failed
     BadMessage,          // invalid input refused (not JSON, not UTF-8, multipart, ...)
     Error,               // anything else worth a human's eye
+    StateChanged,        // a runtime node changed state (text: "running", "failed: <reason>")
 };
 
 const char* to_string(EventKind kind) noexcept;
+// Parses what to_string() gives; nullopt for anything else.
+std::optional<EventKind> event_kind_from_string(std::string_view text) noexcept;
 
 struct Event {
     std::chrono::system_clock::time_point time;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace zmqrpc {
@@ -20,6 +21,7 @@ enum class HeartbeatState {
     Dead,         // silent for the whole timeout: recreated, still silent
 };
 const char* to_string(HeartbeatState state) noexcept;
+HeartbeatState heartbeat_state_from_string(std::string_view text);  // unknown: Unmonitored
 
 // Connection state of one socket, from libzmq's socket monitor.
 enum class ConnectionState {
@@ -32,6 +34,7 @@ enum class ConnectionState {
     HandshakeFailed,     // last handshake failed for another reason
 };
 const char* to_string(ConnectionState state) noexcept;
+ConnectionState connection_state_from_string(std::string_view text);  // unknown: Idle
 
 struct SocketSnapshot {
     std::string role;      // "sub", "rep", "pub", "req"
@@ -79,6 +82,8 @@ struct MetricsSnapshot {
     std::vector<SocketSnapshot> sockets;
 
     nlohmann::json to_json() const;
+    // Reads what to_json() wrote (metrics from another process). Throws std::invalid_argument.
+    static MetricsSnapshot from_json(const nlohmann::json& value);
 };
 
 }  // namespace zmqrpc

@@ -14,6 +14,8 @@
 #include "zmqrpc/receiver.hpp"
 #include "zmqrpc/rpc_client.hpp"
 #include "zmqrpc/rpc_server.hpp"
+#include "zmqrpc/runtime.hpp"
 #include "zmqrpc/sender.hpp"
 #include "zmqrpc/stop_token.hpp"
+#include "zmqrpc/topology.hpp"
 #include "zmqrpc/version.hpp"

@@ -1,0 +1,809 @@
+// The Runtime: node instances keyed by node id, their states, a supervisor thread that samples
+// metrics (rates, external health) and publishes them, and the event stream.
+//
+// Locks: `ops_` serialises start/stop/update (the control operations, which may take a few
+// milliseconds per node); `mutex_` guards the document and the slots and is held only briefly,
+// never across a component's start or stop, so snapshot() never waits for a node to start.
+#include "zmqrpc/runtime.hpp"
+
+#include "runtime_nodes.hpp"
+
+#include "zmqrpc/endpoint.hpp"
+#include "zmqrpc/errors.hpp"
+#include "zmqrpc/protocol.hpp"
+#include "zmqrpc/sender.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+namespace zmqrpc {
+
+using SystemClock = std::chrono::system_clock;
+using SteadyClock = std::chrono::steady_clock;
+
+const char* to_string(NodeState state) noexcept {
+    switch (state) {
+        case NodeState::Stopped:
+            return "stopped";
+        case NodeState::Starting:
+            return "starting";
+        case NodeState::Running:
+            return "running";
+        case NodeState::Stopping:
+            return "stopping";
+        case NodeState::Failed:
+            return "failed";
+        case NodeState::External:
+            return "external";
+        case NodeState::Remote:
+            return "remote";
+    }
+    return "unknown";
+}
+
+namespace {
+
+NodeState node_state_from_string(std::string_view text) {
+    for (auto s : {NodeState::Stopped, NodeState::Starting, NodeState::Running, NodeState::Stopping,
+                   NodeState::Failed, NodeState::External, NodeState::Remote}) {
+        if (text == to_string(s)) return s;
+    }
+    throw std::invalid_argument("unknown node state '" + std::string(text) + "'");
+}
+
+std::int64_t to_unix_ms(SystemClock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+SystemClock::time_point from_unix_ms(std::int64_t ms) {
+    return SystemClock::time_point(std::chrono::milliseconds(ms));
+}
+
+bool is_ephemeral(const std::string& endpoint) {
+    if (endpoint.rfind("tcp://", 0) != 0) return false;
+    try {
+        return parse_endpoint(endpoint, true).port == 0;
+    } catch (const ConfigError&) {
+        return false;
+    }
+}
+
+// The connecting side of a link: the SUB end of PUB->SUB, the REQ end of REQ->REP.
+const PortRef& connector_of(const Topology& t, const Link& link) {
+    const Node* from = t.find_node(link.from.node);
+    for (const auto& p : port_specs(from->kind, from->properties)) {
+        if (p.name == link.from.port) return p.binds ? link.to : link.from;
+    }
+    return link.to;
+}
+const PortRef& binder_of(const Topology& t, const Link& link) {
+    return &connector_of(t, link) == &link.to ? link.from : link.to;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Snapshot JSON
+
+const NodeStatus* RuntimeSnapshot::node(std::string_view id) const {
+    for (const auto& n : nodes) {
+        if (n.id == id) return &n;
+    }
+    return nullptr;
+}
+
+const LinkStatus* RuntimeSnapshot::link(std::string_view id) const {
+    for (const auto& l : links) {
+        if (l.id == id) return &l;
+    }
+    return nullptr;
+}
+
+nlohmann::json RuntimeSnapshot::to_json() const {
+    nlohmann::json j;
+    j["time_ms"] = to_unix_ms(time);
+    j["host"] = host;
+    auto& jn = j["nodes"] = nlohmann::json::array();
+    for (const auto& n : nodes) {
+        jn.push_back({{"id", n.id},
+                      {"name", n.name},
+                      {"kind", to_string(n.kind)},
+                      {"host", n.host},
+                      {"state", to_string(n.state)},
+                      {"reason", n.reason},
+                      {"since_ms", to_unix_ms(n.since)},
+                      {"rate_in", n.rate_in},
+                      {"rate_out", n.rate_out},
+                      {"metrics", n.metrics.to_json()}});
+    }
+    auto& jl = j["links"] = nlohmann::json::array();
+    for (const auto& l : links) {
+        jl.push_back({{"id", l.id},
+                      {"endpoint", l.endpoint},
+                      {"active", l.active},
+                      {"connection", to_string(l.connection)},
+                      {"heartbeat", to_string(l.heartbeat)},
+                      {"heartbeat_timeout_ms", l.heartbeat_timeout.count()},
+                      {"last_message_age_ms", l.last_message_age.count()},
+                      {"ever_heard", l.ever_heard},
+                      {"messages", l.messages},
+                      {"recreates", l.recreates}});
+    }
+    return j;
+}
+
+RuntimeSnapshot RuntimeSnapshot::from_json(const nlohmann::json& value) {
+    try {
+        RuntimeSnapshot s;
+        s.time = from_unix_ms(value.at("time_ms").get<std::int64_t>());
+        s.host = value.at("host").get<std::string>();
+        for (const auto& jn : value.at("nodes")) {
+            NodeStatus n;
+            n.id = jn.at("id").get<std::string>();
+            n.name = jn.at("name").get<std::string>();
+            auto kind = node_kind_from_string(jn.at("kind").get<std::string>());
+            if (!kind) throw std::invalid_argument("unknown node kind");
+            n.kind = *kind;
+            n.host = jn.at("host").get<std::string>();
+            n.state = node_state_from_string(jn.at("state").get<std::string>());
+            n.reason = jn.at("reason").get<std::string>();
+            n.since = from_unix_ms(jn.at("since_ms").get<std::int64_t>());
+            n.rate_in = jn.at("rate_in").get<double>();
+            n.rate_out = jn.at("rate_out").get<double>();
+            n.metrics = MetricsSnapshot::from_json(jn.at("metrics"));
+            s.nodes.push_back(std::move(n));
+        }
+        for (const auto& jl : value.at("links")) {
+            LinkStatus l;
+            l.id = jl.at("id").get<std::string>();
+            l.endpoint = jl.at("endpoint").get<std::string>();
+            l.active = jl.at("active").get<bool>();
+            l.connection = connection_state_from_string(jl.at("connection").get<std::string>());
+            l.heartbeat = heartbeat_state_from_string(jl.at("heartbeat").get<std::string>());
+            l.heartbeat_timeout =
+                std::chrono::milliseconds(jl.at("heartbeat_timeout_ms").get<std::int64_t>());
+            l.last_message_age =
+                std::chrono::milliseconds(jl.at("last_message_age_ms").get<std::int64_t>());
+            l.ever_heard = jl.at("ever_heard").get<bool>();
+            l.messages = jl.at("messages").get<std::uint64_t>();
+            l.recreates = jl.at("recreates").get<std::uint64_t>();
+            s.links.push_back(std::move(l));
+        }
+        return s;
+    } catch (const nlohmann::json::exception& e) {
+        throw std::invalid_argument(std::string("runtime snapshot: ") + e.what());
+    }
+}
+
+nlohmann::json event_to_json(const Event& event) {
+    return {{"time_ms", to_unix_ms(event.time)},
+            {"source", event.source},
+            {"kind", to_string(event.kind)},
+            {"endpoint", event.endpoint},
+            {"text", event.text}};
+}
+
+Event event_from_json(const nlohmann::json& value) {
+    try {
+        Event e;
+        e.time = from_unix_ms(value.at("time_ms").get<std::int64_t>());
+        e.source = value.at("source").get<std::string>();
+        auto kind = event_kind_from_string(value.at("kind").get<std::string>());
+        if (!kind) throw std::invalid_argument("event: unknown kind");
+        e.kind = *kind;
+        e.endpoint = value.at("endpoint").get<std::string>();
+        e.text = value.at("text").get<std::string>();
+        return e;
+    } catch (const nlohmann::json::exception& ex) {
+        throw std::invalid_argument(std::string("event: ") + ex.what());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impl
+
+struct Runtime::Impl {
+    struct Sample {
+        SteadyClock::time_point time;
+        std::uint64_t in = 0, out = 0;
+    };
+    struct Slot {
+        NodeState state = NodeState::Stopped;
+        std::string reason;
+        SystemClock::time_point since = SystemClock::now();
+        std::unique_ptr<detail::NodeInstance> instance;
+        // Ports whose port was chosen at bind time: the endpoint they got, kept for restarts.
+        std::map<std::string, std::string> sticky;
+        // What each of its links connects to, as started.
+        std::map<std::string, std::string> link_endpoints;
+        std::deque<Sample> samples;
+        double rate_in = 0, rate_out = 0;
+    };
+
+    Topology topology;
+    RuntimeOptions options;
+    std::shared_ptr<Context> context;
+    std::shared_ptr<EventBus> bus = std::make_shared<EventBus>();
+
+    mutable std::mutex ops;    // control operations, one at a time
+    mutable std::mutex mutex;  // document and slots
+    std::map<std::string, Slot, std::less<>> slots;
+
+    // Supervisor
+    std::thread supervisor;
+    std::mutex supervisor_mutex;
+    std::condition_variable supervisor_cv;
+    bool supervisor_stop = false;
+    std::unique_ptr<Sender> metrics_sender;  // used by the supervisor thread only
+    std::shared_ptr<EventSubscription> metrics_events;
+    std::string metrics_endpoint;
+
+    // ---- helpers (mutex held)
+
+    bool is_local(const Node& node) const {
+        return node.kind != NodeKind::External &&
+               (options.host.empty() || topology.node_host(node) == options.host);
+    }
+
+    void set_state(Slot& slot, const std::string& id, NodeState state, std::string reason = {}) {
+        slot.state = state;
+        slot.reason = std::move(reason);
+        slot.since = SystemClock::now();
+        std::string text = to_string(state);
+        if (!slot.reason.empty()) text += ": " + slot.reason;
+        bus->publish(id, EventKind::StateChanged, {}, std::move(text));
+    }
+
+    void sync_slots() {
+        for (const auto& node : topology.nodes()) {
+            auto it = slots.find(node.id);
+            if (it == slots.end()) it = slots.emplace(node.id, Slot{}).first;
+            Slot& slot = it->second;
+            if (slot.instance) continue;
+            if (node.kind == NodeKind::External) {
+                slot.state = NodeState::External;
+            } else if (!is_local(node)) {
+                slot.state = NodeState::Remote;
+                slot.reason = "runs on host '" + topology.node_host(node) + "'";
+            } else if (slot.state == NodeState::External || slot.state == NodeState::Remote) {
+                slot.state = NodeState::Stopped;
+                slot.reason.clear();
+            }
+        }
+    }
+
+    // The endpoint a connector uses for `link`: the binder's actual endpoint when it runs here
+    // (or ran here: its port is kept), else the one derived from the document.
+    std::string connect_endpoint(const Link& link, std::string& error) const {
+        const PortRef& binder = binder_of(topology, link);
+        auto it = slots.find(binder.node);
+        if (it != slots.end()) {
+            const Slot& slot = it->second;
+            std::string bound;
+            if (slot.instance) bound = slot.instance->bound_endpoint(binder.port);
+            if (bound.empty()) {
+                auto sticky = slot.sticky.find(binder.port);
+                if (sticky != slot.sticky.end()) bound = sticky->second;
+            }
+            if (!bound.empty()) return zmqrpc::connect_address(bound, "127.0.0.1");
+        }
+        std::string derived = topology.connect_address(link);
+        if (derived.empty()) {
+            error =
+                "link '" + link.id + "': '" + binder.node + "' has no endpoint for " + binder.port;
+        } else if (is_ephemeral(derived)) {
+            error = "link '" + link.id + "': '" + binder.node +
+                    "' chooses its port when it binds; start it first";
+            derived.clear();
+        }
+        return derived;
+    }
+
+    // Everything node `id` needs to run. Throws ConfigError (missing password, unresolved
+    // upstream). Mutex held.
+    detail::NodeConfig build_config(const Node& node, Slot& slot) {
+        detail::NodeConfig c;
+        c.id = node.id;
+        c.display_name = node.display_name();
+        c.host = topology.node_host(node);
+        c.kind = node.kind;
+        c.context = context;
+        c.events = bus;
+        c.properties = nlohmann::json::object();
+        for (const auto& spec : property_specs(node.kind)) {
+            auto value = node.property(spec.key);
+            if (spec.type == PropertyType::Credentials) {
+                if (value.is_null()) continue;
+                auto ref = CredentialRef::from_json(value);
+                c.credentials[spec.key] = options.secrets.resolve(ref);
+                continue;
+            }
+            if (!value.is_null()) c.properties[spec.key] = value;
+        }
+        for (const auto& port : port_specs(node.kind, node.properties)) {
+            if (!port.binds) continue;
+            auto sticky = slot.sticky.find(port.name);
+            std::string ep = sticky != slot.sticky.end()
+                                 ? sticky->second
+                                 : node.property(port.endpoint_property).get<std::string>();
+            if (!ep.empty()) c.binds[port.name] = ep;
+        }
+        slot.link_endpoints.clear();
+        for (const Link* link : topology.links_of(node.id)) {
+            const PortRef& connector = connector_of(topology, *link);
+            if (connector.node != node.id) continue;
+            std::string error;
+            std::string ep = connect_endpoint(*link, error);
+            if (ep.empty()) throw ConfigError(error);
+            slot.link_endpoints[link->id] = ep;
+            if (link->to.node == node.id) {  // PUB -> our SUB
+                c.sub_connect.emplace_back(ep, std::chrono::milliseconds(static_cast<std::int64_t>(
+                                                   link->heartbeat_timeout * 1000.0 + 0.5)));
+            } else {  // our REQ -> REP
+                if (std::find(c.req_connect.begin(), c.req_connect.end(), ep) ==
+                    c.req_connect.end())
+                    c.req_connect.push_back(ep);
+            }
+        }
+        return c;
+    }
+
+    // Binders before the nodes that connect to them; cycles (possible with fixed ports only)
+    // keep document order.
+    std::vector<std::string> start_order(const std::vector<std::string>& ids) const {
+        std::set<std::string> wanted(ids.begin(), ids.end());
+        std::map<std::string, std::set<std::string>> deps;  // node -> binders it needs
+        for (const auto& id : ids)
+            deps[id];
+        for (const auto& link : topology.links()) {
+            const PortRef& c = connector_of(topology, link);
+            const PortRef& b = binder_of(topology, link);
+            if (wanted.count(c.node) && wanted.count(b.node) && c.node != b.node)
+                deps[c.node].insert(b.node);
+        }
+        std::vector<std::string> order;
+        std::set<std::string> done;
+        std::vector<std::string> doc_order;
+        for (const auto& node : topology.nodes()) {
+            if (wanted.count(node.id)) doc_order.push_back(node.id);
+        }
+        bool progress = true;
+        while (order.size() < doc_order.size() && progress) {
+            progress = false;
+            for (const auto& id : doc_order) {
+                if (done.count(id)) continue;
+                bool ready = std::all_of(deps[id].begin(), deps[id].end(),
+                                         [&](const std::string& d) { return done.count(d) > 0; });
+                if (ready) {
+                    order.push_back(id);
+                    done.insert(id);
+                    progress = true;
+                }
+            }
+        }
+        for (const auto& id : doc_order) {
+            if (!done.count(id)) order.push_back(id);
+        }
+        return order;
+    }
+
+    void check_ids(const std::vector<std::string>& ids) const {
+        for (const auto& id : ids) {
+            const Node* node = topology.find_node(id);
+            if (!node) throw ConfigError("no node '" + id + "'");
+            if (node->kind == NodeKind::External)
+                throw ConfigError("node '" + id + "' is external: it runs elsewhere");
+            if (!is_local(*node)) {
+                throw ConfigError("node '" + id + "' runs on host '" + topology.node_host(*node) +
+                                  "', not on '" + options.host + "'");
+            }
+        }
+    }
+
+    void start(const std::vector<std::string>& ids) {
+        std::lock_guard op(ops);
+        std::vector<std::string> order;
+        {
+            std::lock_guard lock(mutex);
+            check_ids(ids);
+            order = start_order(ids);
+        }
+        for (const auto& id : order)
+            start_one(id);
+    }
+
+    void start_one(const std::string& id) {
+        std::unique_ptr<detail::NodeInstance> instance;
+        {
+            std::lock_guard lock(mutex);
+            Slot& slot = slots.at(id);
+            if (slot.instance) return;  // running already
+            set_state(slot, id, NodeState::Starting);
+            try {
+                instance = detail::make_node_instance(build_config(*topology.find_node(id), slot));
+            } catch (const std::exception& e) {
+                set_state(slot, id, NodeState::Failed, e.what());
+                return;
+            }
+        }
+        std::string failure;
+        try {
+            instance->start();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        std::lock_guard lock(mutex);
+        Slot& slot = slots.at(id);
+        if (!failure.empty()) {
+            instance.reset();
+            set_state(slot, id, NodeState::Failed, failure);
+            return;
+        }
+        const Node* node = topology.find_node(id);
+        for (const auto& port : port_specs(node->kind, node->properties)) {
+            if (!port.binds) continue;
+            auto configured = node->property(port.endpoint_property);
+            if (configured.is_string() && is_ephemeral(configured.get<std::string>())) {
+                auto bound = instance->bound_endpoint(port.name);
+                if (!bound.empty()) slot.sticky[port.name] = bound;
+            }
+        }
+        slot.instance = std::move(instance);
+        slot.samples.clear();
+        slot.rate_in = slot.rate_out = 0;
+        set_state(slot, id, NodeState::Running);
+    }
+
+    void stop(const std::vector<std::string>& ids) {
+        std::lock_guard op(ops);
+        std::vector<std::pair<std::string, std::unique_ptr<detail::NodeInstance>>> stopping;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& id : ids) {
+                auto it = slots.find(id);
+                if (it == slots.end()) throw ConfigError("no node '" + id + "'");
+            }
+            for (const auto& id : ids) {
+                Slot& slot = slots.at(id);
+                if (slot.instance) {
+                    set_state(slot, id, NodeState::Stopping);
+                    stopping.emplace_back(id, std::move(slot.instance));
+                } else if (slot.state == NodeState::Failed) {
+                    set_state(slot, id, NodeState::Stopped);
+                }
+            }
+        }
+        // In parallel: each stop is bounded (200 ms), so stopping everything is too.
+        std::vector<std::thread> threads;
+        threads.reserve(stopping.size());
+        for (auto& entry : stopping) {
+            threads.emplace_back([&entry] {
+                entry.second->stop();
+                entry.second.reset();
+            });
+        }
+        for (auto& t : threads)
+            t.join();
+        std::lock_guard lock(mutex);
+        for (auto& entry : stopping) {
+            auto it = slots.find(entry.first);
+            if (it == slots.end()) continue;
+            it->second.samples.clear();
+            it->second.rate_in = it->second.rate_out = 0;
+            set_state(it->second, entry.first, NodeState::Stopped);
+        }
+    }
+
+    std::vector<std::string> running_ids() const {
+        std::lock_guard lock(mutex);
+        std::vector<std::string> ids;
+        for (const auto& [id, slot] : slots) {
+            if (slot.instance) ids.push_back(id);
+        }
+        return ids;
+    }
+
+    // ---- reading
+
+    NodeStatus status_of(const Node& node, const Slot& slot) const {
+        NodeStatus s;
+        s.id = node.id;
+        s.name = node.display_name();
+        s.kind = node.kind;
+        s.host = topology.node_host(node);
+        s.state = slot.state;
+        s.reason = slot.reason;
+        s.since = slot.since;
+        if (slot.instance) s.metrics = slot.instance->metrics();
+        s.rate_in = slot.rate_in;
+        s.rate_out = slot.rate_out;
+        return s;
+    }
+
+    LinkStatus link_status(const Link& link) const {
+        LinkStatus ls;
+        ls.id = link.id;
+        const PortRef& connector = connector_of(topology, link);
+        const Slot& slot = slots.at(connector.node);
+        auto ep = slot.link_endpoints.find(link.id);
+        if (slot.instance && ep != slot.link_endpoints.end()) {
+            ls.endpoint = ep->second;
+            ls.active = true;
+            const bool sub = link.to.node == connector.node;
+            for (const auto& s : slot.instance->metrics().sockets) {
+                if (sub ? (s.role == "sub" && s.endpoint == ls.endpoint) : s.role == "req") {
+                    ls.connection = s.connection;
+                    ls.heartbeat = s.heartbeat;
+                    ls.heartbeat_timeout = s.heartbeat_timeout;
+                    ls.last_message_age = s.last_message_age;
+                    ls.ever_heard = s.ever_heard;
+                    ls.messages = sub ? s.messages_in : s.messages_out;
+                    ls.recreates = s.recreates;
+                    break;
+                }
+            }
+        } else {
+            std::string error;
+            ls.endpoint = connect_endpoint(link, error);
+            ls.heartbeat_timeout = std::chrono::milliseconds(
+                static_cast<std::int64_t>(link.heartbeat_timeout * 1000.0 + 0.5));
+        }
+        return ls;
+    }
+
+    // An external node's state text, from the links that reach it.
+    std::string external_reason(const Node& node) const {
+        int links = 0, active = 0, connected = 0;
+        for (const Link* link : topology.links_of(node.id)) {
+            ++links;
+            auto ls = link_status(*link);
+            if (!ls.active) continue;
+            ++active;
+            if (ls.connection == ConnectionState::Connected) ++connected;
+        }
+        if (links == 0) return "not linked";
+        if (active == 0) return "no running node links to it";
+        if (connected == 0) return "unreachable: " + std::to_string(active) + " link(s) connecting";
+        return "reached by " + std::to_string(connected) + " of " + std::to_string(active) +
+               " running link(s)";
+    }
+
+    RuntimeSnapshot snapshot() const {
+        std::lock_guard lock(mutex);
+        RuntimeSnapshot snap;
+        snap.time = SystemClock::now();
+        snap.host = options.host;
+        for (const auto& node : topology.nodes()) {
+            const Slot& slot = slots.at(node.id);
+            auto status = status_of(node, slot);
+            if (node.kind == NodeKind::External) status.reason = external_reason(node);
+            snap.nodes.push_back(std::move(status));
+        }
+        for (const auto& link : topology.links())
+            snap.links.push_back(link_status(link));
+        return snap;
+    }
+
+    // ---- supervisor
+
+    void sample() {
+        std::vector<std::string> died;
+        {
+            std::lock_guard lock(mutex);
+            auto now = SteadyClock::now();
+            for (auto& [id, slot] : slots) {
+                if (!slot.instance) continue;
+                if (!slot.instance->running()) {
+                    died.push_back(id);
+                    continue;
+                }
+                auto m = slot.instance->metrics();
+                slot.samples.push_back({now, m.messages_in, m.messages_out});
+                // Rates over the last second (or what we have of it).
+                while (slot.samples.size() > 2 &&
+                       now - slot.samples[1].time >= std::chrono::seconds(1))
+                    slot.samples.pop_front();
+                const auto& first = slot.samples.front();
+                double dt = std::chrono::duration<double>(now - first.time).count();
+                if (dt > 0.05) {
+                    slot.rate_in = static_cast<double>(m.messages_in - first.in) / dt;
+                    slot.rate_out = static_cast<double>(m.messages_out - first.out) / dt;
+                }
+            }
+        }
+        if (died.empty()) return;
+        // A component whose thread ended on its own: say so and free it.
+        std::lock_guard op(ops);
+        for (const auto& id : died) {
+            std::unique_ptr<detail::NodeInstance> instance;
+            {
+                std::lock_guard lock(mutex);
+                auto it = slots.find(id);
+                if (it == slots.end() || !it->second.instance || it->second.instance->running())
+                    continue;
+                instance = std::move(it->second.instance);
+                set_state(it->second, id, NodeState::Failed, "its thread ended unexpectedly");
+            }
+            instance->stop();
+        }
+    }
+
+    void publish_metrics(bool with_snapshot) {
+        if (!metrics_sender) return;
+        for (const auto& event : metrics_events->drain()) {
+            metrics_sender->publish(
+                dumps(nlohmann::json{{"type", "event"}, {"event", event_to_json(event)}}));
+        }
+        if (with_snapshot) {
+            metrics_sender->publish(
+                dumps(nlohmann::json{{"type", "snapshot"}, {"snapshot", snapshot().to_json()}}));
+        }
+        metrics_sender->poll_events();
+    }
+
+    void supervise() {
+        auto next_snapshot = SteadyClock::now();
+        std::unique_lock lock(supervisor_mutex);
+        while (!supervisor_stop) {
+            lock.unlock();
+            sample();
+            auto now = SteadyClock::now();
+            bool with_snapshot = now >= next_snapshot;
+            if (with_snapshot) next_snapshot = now + std::chrono::seconds(1);
+            publish_metrics(with_snapshot);
+            lock.lock();
+            supervisor_cv.wait_for(lock, options.sample_interval,
+                                   [this] { return supervisor_stop; });
+        }
+    }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+void refuse_errors(const Topology& topology) {
+    auto problems = validate(topology);
+    if (!has_errors(problems)) return;
+    std::string text = "the topology has errors:";
+    for (const auto& p : problems) {
+        if (p.severity == Severity::Error) text += "\n  " + p.str();
+    }
+    throw ConfigError(text);
+}
+}  // namespace
+
+Runtime::Runtime(Topology topology, RuntimeOptions options) : impl_(std::make_unique<Impl>()) {
+    refuse_errors(topology);
+    impl_->topology = std::move(topology);
+    impl_->options = std::move(options);
+    if (impl_->options.sample_interval.count() <= 0)
+        impl_->options.sample_interval = std::chrono::milliseconds(250);
+    impl_->context = impl_->options.context ? impl_->options.context : std::make_shared<Context>();
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->sync_slots();
+    }
+    if (!impl_->options.metrics_bind.empty()) {
+        SenderOptions so;
+        so.name = "metrics";
+        so.context = impl_->context;
+        so.pub_bind = impl_->options.metrics_bind;
+        so.credentials = impl_->options.metrics_credentials;
+        impl_->metrics_sender = std::make_unique<Sender>(std::move(so));
+        impl_->metrics_endpoint = impl_->metrics_sender->pub_endpoint();
+        impl_->metrics_events = impl_->bus->subscribe(10000);
+    }
+    impl_->supervisor = std::thread([this] { impl_->supervise(); });
+}
+
+Runtime::~Runtime() {
+    stop_all();
+    {
+        std::lock_guard lock(impl_->supervisor_mutex);
+        impl_->supervisor_stop = true;
+    }
+    impl_->supervisor_cv.notify_all();
+    impl_->supervisor.join();
+    if (impl_->metrics_sender) impl_->publish_metrics(true);  // the last word: all stopped
+    impl_->metrics_sender.reset();
+}
+
+Topology Runtime::topology() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->topology;
+}
+
+void Runtime::update_topology(Topology topology) {
+    refuse_errors(topology);
+    std::vector<std::string> gone;
+    {
+        std::lock_guard lock(impl_->mutex);
+        for (const auto& [id, slot] : impl_->slots) {
+            if (!topology.find_node(id)) gone.push_back(id);
+        }
+    }
+    if (!gone.empty()) stop(gone);
+    std::lock_guard op(impl_->ops);
+    std::lock_guard lock(impl_->mutex);
+    impl_->topology = std::move(topology);
+    for (const auto& id : gone)
+        impl_->slots.erase(id);
+    impl_->sync_slots();
+}
+
+const std::string& Runtime::host() const noexcept {
+    return impl_->options.host;
+}
+
+std::vector<std::string> Runtime::local_nodes() const {
+    std::lock_guard lock(impl_->mutex);
+    std::vector<std::string> ids;
+    for (const auto& node : impl_->topology.nodes()) {
+        if (impl_->is_local(node)) ids.push_back(node.id);
+    }
+    return ids;
+}
+
+void Runtime::start(const std::vector<std::string>& ids) {
+    impl_->start(ids);
+}
+
+void Runtime::stop(const std::vector<std::string>& ids) {
+    impl_->stop(ids);
+}
+
+void Runtime::start_all() {
+    impl_->start(local_nodes());
+}
+
+void Runtime::stop_all() {
+    impl_->stop(impl_->running_ids());
+}
+
+NodeStatus Runtime::status(std::string_view id) const {
+    std::lock_guard lock(impl_->mutex);
+    const Node* node = impl_->topology.find_node(id);
+    if (!node) throw ConfigError("no node '" + std::string(id) + "'");
+    auto s = impl_->status_of(*node, impl_->slots.at(node->id));
+    if (node->kind == NodeKind::External) s.reason = impl_->external_reason(*node);
+    return s;
+}
+
+RuntimeSnapshot Runtime::snapshot() const {
+    return impl_->snapshot();
+}
+
+std::shared_ptr<EventBus> Runtime::events() const {
+    return impl_->bus;
+}
+
+std::shared_ptr<EventSubscription> Runtime::subscribe(std::size_t capacity) const {
+    return impl_->bus->subscribe(capacity);
+}
+
+std::vector<TapMessage> Runtime::tap_messages(std::string_view tap_id,
+                                              std::uint64_t after_seq) const {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->slots.find(tap_id);
+    if (it == impl_->slots.end()) throw ConfigError("no node '" + std::string(tap_id) + "'");
+    if (!it->second.instance) return {};
+    return it->second.instance->tap_messages(after_seq);
+}
+
+std::string Runtime::bound_endpoint(const PortRef& port) const {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->slots.find(port.node);
+    if (it == impl_->slots.end() || !it->second.instance) return {};
+    return it->second.instance->bound_endpoint(port.port);
+}
+
+std::string Runtime::metrics_endpoint() const {
+    return impl_->metrics_endpoint;
+}
+
+}  // namespace zmqrpc

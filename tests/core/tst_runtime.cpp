@@ -1,0 +1,683 @@
+// The Runtime running real topologies in-process: every example, heartbeat loss and recovery,
+// failures isolated to one node, start order, sticky ports, hosts, externals, events to several
+// readers, the metrics PUB, and no silent loss in a buffered proxy.
+#include "testutil.hpp"
+
+#include <QDir>
+#include <QtTest>
+
+#include <set>
+#include <thread>
+
+using namespace testutil;
+using namespace zmqrpc;
+
+namespace {
+
+constexpr const char* kPassword = "runtime-test-password";
+
+Node makeNode(std::string id, NodeKind kind, json properties, std::string host = {}) {
+    Node n;
+    n.id = std::move(id);
+    n.kind = kind;
+    n.host = std::move(host);
+    n.properties = std::move(properties);
+    return n;
+}
+
+Link makeLink(std::string from, std::string to, double heartbeatTimeout = 0) {
+    auto split = [](const std::string& s) {
+        auto dot = s.find('.');
+        return PortRef{s.substr(0, dot), s.substr(dot + 1)};
+    };
+    Link l;
+    l.from = split(from);
+    l.to = split(to);
+    l.heartbeat_timeout = heartbeatTimeout;
+    return l;
+}
+
+json sampler(double rate = 50, double heartbeat = 0.1, std::string bind = kAnyTcp) {
+    return {{"bind", bind}, {"rate", rate}, {"heartbeat_interval", heartbeat}};
+}
+
+RuntimeOptions quickOptions() {
+    RuntimeOptions o;
+    o.sample_interval = 50ms;
+    o.secrets.use_environment = false;
+    return o;
+}
+
+// Every bind of a loaded example moved to an ephemeral loopback port and every node onto one
+// host, so that the example runs here beside parallel tests; passwords known.
+Topology localised(Topology t, RuntimeOptions& options) {
+    t.set_hosts({});
+    std::vector<std::string> ids;
+    for (const auto& n : t.nodes())
+        ids.push_back(n.id);
+    for (const auto& id : ids) {
+        const Node* n = t.find_node(id);
+        t.set_node_host(id, "");
+        for (const auto& port : port_specs(n->kind, n->properties)) {
+            if (port.binds && n->kind != NodeKind::External)
+                t.set_property(id, port.endpoint_property, kAnyTcp);
+        }
+        for (const auto& spec : property_specs(n->kind)) {
+            if (spec.type != PropertyType::Credentials) continue;
+            auto value = t.find_node(id)->property(spec.key);
+            if (value.is_null()) continue;
+            options.secrets.known[CredentialRef::from_json(value).source_text()] = kPassword;
+        }
+    }
+    return t;
+}
+
+NodeState stateOf(const Runtime& r, const std::string& id) {
+    return r.status(id).state;
+}
+
+bool allRunning(const Runtime& r) {
+    for (const auto& id : r.local_nodes()) {
+        if (stateOf(r, id) != NodeState::Running) return false;
+    }
+    return true;
+}
+
+QString statesText(const Runtime& r) {
+    QString out;
+    for (const auto& n : r.snapshot().nodes) {
+        out += QStringLiteral("%1=%2(%3) ")
+                   .arg(qs(n.id), QString::fromLatin1(to_string(n.state)), qs(n.reason));
+    }
+    return out;
+}
+
+std::optional<Event> waitForEvent(EventSubscription& sub, std::vector<Event>& seen,
+                                  const std::function<bool(const Event&)>& match,
+                                  std::chrono::milliseconds timeout) {
+    for (const auto& e : seen) {
+        if (match(e)) return e;
+    }
+    auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+        auto e = sub.pop(50ms);
+        if (!e) continue;
+        seen.push_back(*e);
+        if (match(*e)) return e;
+    }
+    return std::nullopt;
+}
+
+// A sampler linked to a tap, with heartbeat supervision on the link.
+Topology samplerToTap(double heartbeatTimeout = 0.6, double heartbeatInterval = 0.1) {
+    Topology t;
+    t.add_node(makeNode("sampler", NodeKind::Sampler, sampler(50, heartbeatInterval)));
+    t.add_node(makeNode("tap", NodeKind::Tap, {{"keep", 50}}));
+    t.add_link(makeLink("sampler.pub", "tap.sub", heartbeatTimeout));
+    return t;
+}
+
+}  // namespace
+
+class TestRuntime : public QObject {
+    Q_OBJECT
+
+  private slots:
+    void examplesRun_data() {
+        QTest::addColumn<QString>("file");
+        QDir dir(QStringLiteral(ZMQRPC_EXAMPLES_DIR));
+        const auto files = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+        QVERIFY2(files.size() >= 3, "expected the three bundled examples");
+        for (const auto& f : files)
+            QTest::newRow(qPrintable(f)) << dir.filePath(f);
+    }
+
+    // Each example validates clean, runs, and messages reach every tap at a rate above zero.
+    void examplesRun() {
+        QFETCH(QString, file);
+        Topology original = load_topology_file(file.toStdString());
+        auto problems = validate(original);
+        QVERIFY2(problems.empty(), problems.empty() ? "" : problems.front().str().c_str());
+
+        RuntimeOptions options = quickOptions();
+        Topology t = localised(original, options);
+        Runtime runtime(t, options);
+        runtime.start_all();
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+
+        std::vector<std::string> taps;
+        for (const auto& n : t.nodes()) {
+            if (n.kind == NodeKind::Tap) taps.push_back(n.id);
+        }
+        QVERIFY(!taps.empty());
+        for (const auto& tap : taps) {
+            QVERIFY2(waitUntil([&] { return runtime.status(tap).rate_in > 0; }, 5000ms),
+                     qPrintable(qs(tap) + " saw no messages: " + statesText(runtime)));
+            QVERIFY(!runtime.tap_messages(tap).empty());
+        }
+        // Every supervised link is alive, and every running node counted traffic.
+        QVERIFY(waitUntil(
+            [&] {
+                for (const auto& l : runtime.snapshot().links) {
+                    if (l.heartbeat_timeout.count() > 0 && l.heartbeat != HeartbeatState::Alive)
+                        return false;
+                    if (l.connection != ConnectionState::Connected) return false;
+                }
+                return true;
+            },
+            5000ms));
+        // REP inputs that nothing in the topology calls are there for outside clients: call
+        // each a few times (ping answers through any chain of proxies down to a server).
+        for (const auto& n : t.nodes()) {
+            if (n.kind == NodeKind::External || n.kind == NodeKind::Rep2Pub) continue;
+            PortRef rep{n.id, "rep"};
+            if (runtime.bound_endpoint(rep).empty() || !t.links_at(rep).empty()) continue;
+            RpcClient client(
+                reqClientOptions({connect_address(runtime.bound_endpoint(rep))}, 3000ms));
+            for (int i = 0; i < 6; ++i)  // a REQ output spreads calls round robin
+                QCOMPARE(client.invoke("ping"), json("pong"));
+        }
+        for (const auto& n : runtime.snapshot().nodes) {
+            QVERIFY2(n.metrics.messages_in + n.metrics.messages_out > 0, n.id.c_str());
+        }
+        double stopMs = timeMs([&] { runtime.stop_all(); });
+        QVERIFY2(stopMs < 1000.0 * kTimingFactor, qPrintable(QString::number(stopMs)));
+        for (const auto& id : runtime.local_nodes())
+            QCOMPARE(stateOf(runtime, id), NodeState::Stopped);
+    }
+
+    // The sampler's messages are pyzmqrpc invocations with the template filled in.
+    void samplerMessages() {
+        Topology t;
+        t.add_node(makeNode("s1", NodeKind::Sampler,
+                            {{"bind", kAnyTcp},
+                             {"rate", 200},
+                             {"heartbeat_interval", 0.05},
+                             {"function", "store"},
+                             {"parameters",
+                              {{"sensor", "${node}"},
+                               {"seq", "${seq}"},
+                               {"value", "${value}"},
+                               {"label", "n-${seq}"},
+                               {"at", "${iso_time}"}}}}));
+        t.add_node(makeNode("tap", NodeKind::Tap, {{"keep", 1000}}));
+        t.add_link(makeLink("s1.pub", "tap.sub"));
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        QVERIFY(waitUntil([&] { return runtime.tap_messages("tap").size() >= 20; }, 5000ms));
+        auto rows = runtime.tap_messages("tap");
+        std::int64_t lastSeq = 0;
+        int invocations = 0, heartbeats = 0;
+        for (const auto& row : rows) {
+            if (row.heartbeat) {
+                ++heartbeats;
+                QCOMPARE(row.preview, std::string(kHeartbeat));
+                continue;
+            }
+            ++invocations;
+            auto decoded = decode_request(row.preview);
+            QVERIFY2(decoded.request.has_value(), row.preview.c_str());
+            QCOMPARE(decoded.request->function, std::string("store"));
+            const auto& p = decoded.request->parameters;
+            QCOMPARE(p.at("sensor").get<std::string>(), std::string("s1"));
+            QVERIFY(p.at("seq").is_number_integer());
+            QVERIFY(p.at("value").is_number());
+            QCOMPARE(p.at("label").get<std::string>(),
+                     "n-" + std::to_string(p.at("seq").get<std::int64_t>()));
+            QVERIFY(p.at("at").get<std::string>().size() == 24);
+            QVERIFY(p.at("seq").get<std::int64_t>() > lastSeq);
+            lastSeq = p.at("seq").get<std::int64_t>();
+        }
+        QVERIFY(invocations >= 10);
+        QVERIFY(heartbeats >= 1);
+        // tap_messages(after) returns only newer rows, and seq numbers are never reused.
+        auto newer = runtime.tap_messages("tap", rows.back().seq);
+        for (const auto& row : newer)
+            QVERIFY(row.seq > rows.back().seq);
+    }
+
+    // The sampler keeps its rate (within a wide margin: this is behaviour, not a benchmark).
+    void samplerRate() {
+        Topology t = samplerToTap(0, 0);
+        t.set_property("sampler", "rate", 200);
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        QVERIFY(waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
+        auto before = runtime.status("sampler").metrics.messages_out;
+        std::this_thread::sleep_for(1000ms);
+        auto sent = runtime.status("sampler").metrics.messages_out - before;
+        QVERIFY2(sent >= 100 && sent <= 300, qPrintable(QString::number(sent)));
+        QVERIFY(runtime.status("sampler").rate_out > 50);
+    }
+
+    // Stop the publisher: the tap's link goes late, then dead with its socket recreated; start
+    // it again (same port: kept for restarts) and the link recovers.
+    void heartbeatLostAndRecovered() {
+        Runtime runtime(samplerToTap(0.6, 0.1), quickOptions());
+        auto sub = runtime.subscribe();
+        std::vector<Event> seen;
+        runtime.start_all();
+        QVERIFY(allRunning(runtime));
+        QVERIFY(waitUntil(
+            [&] {
+                auto l = runtime.snapshot().link("link-1");
+                return l && l->ever_heard && l->heartbeat == HeartbeatState::Alive;
+            },
+            3000ms));
+        const std::string endpoint = runtime.bound_endpoint({"sampler", "pub"});
+        QVERIFY(!endpoint.empty());
+
+        runtime.stop({"sampler"});
+        QCOMPARE(stateOf(runtime, "sampler"), NodeState::Stopped);
+        auto of = [](EventKind kind) {
+            return [kind](const Event& e) { return e.source == "tap" && e.kind == kind; };
+        };
+        QVERIFY(waitForEvent(*sub, seen, of(EventKind::HeartbeatLate), 2000ms));
+        QCOMPARE(runtime.snapshot().link("link-1")->heartbeat, HeartbeatState::Late);
+        QVERIFY(waitForEvent(*sub, seen, of(EventKind::HeartbeatLost), 2000ms));
+        QVERIFY(waitForEvent(*sub, seen, of(EventKind::SocketRecreated), 2000ms));
+        auto dead = *runtime.snapshot().link("link-1");
+        QCOMPARE(dead.heartbeat, HeartbeatState::Dead);
+        QVERIFY(dead.recreates >= 1);
+
+        runtime.start({"sampler"});
+        QCOMPARE(runtime.bound_endpoint({"sampler", "pub"}), endpoint);
+        QVERIFY(waitForEvent(*sub, seen, of(EventKind::HeartbeatRecovered), 3000ms));
+        QVERIFY(waitUntil(
+            [&] { return runtime.snapshot().link("link-1")->heartbeat == HeartbeatState::Alive; },
+            2000ms));
+        // The state changes were evented too, with the node as source.
+        auto stopped = [](const Event& e) {
+            return e.source == "sampler" && e.kind == EventKind::StateChanged &&
+                   e.text == "stopped";
+        };
+        QVERIFY(waitForEvent(*sub, seen, stopped, 100ms));
+    }
+
+    // A node whose address is in use fails with the reason; the others run.
+    void addressInUseIsolated() {
+        SenderOptions holder = pubSenderOptions(kAnyTcp, "holder");
+        Sender occupying(holder);
+        const std::string taken = occupying.pub_endpoint();
+
+        Topology t = samplerToTap(0, 0.1);
+        t.add_node(makeNode("clash", NodeKind::Sampler, sampler(10, 0.1, taken)));
+        Runtime runtime(t, quickOptions());
+        auto sub = runtime.subscribe();
+        std::vector<Event> seen;
+        runtime.start_all();
+        auto clash = runtime.status("clash");
+        QCOMPARE(clash.state, NodeState::Failed);
+        QVERIFY2(clash.reason.find("in use") != std::string::npos, clash.reason.c_str());
+        QCOMPARE(stateOf(runtime, "sampler"), NodeState::Running);
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Running);
+        QVERIFY(waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
+        QVERIFY(waitForEvent(
+            *sub, seen,
+            [](const Event& e) {
+                return e.source == "clash" && e.kind == EventKind::StateChanged &&
+                       e.text.rfind("failed: ", 0) == 0;
+            },
+            100ms));
+        // stop() of a failed node clears it; start() tries again (still in use).
+        runtime.stop({"clash"});
+        QCOMPARE(stateOf(runtime, "clash"), NodeState::Stopped);
+        runtime.start({"clash"});
+        QCOMPARE(stateOf(runtime, "clash"), NodeState::Failed);
+    }
+
+    // A password that cannot be found fails that node only, naming where it was looked for.
+    void missingPasswordIsolated() {
+        Topology t = samplerToTap(0, 0.1);
+        json creds = {{"username", "u"}, {"password", {{"env", "ZMQRPC_TEST_NOT_SET_ANYWHERE"}}}};
+        t.add_node(
+            makeNode("secure", NodeKind::Sampler, {{"bind", kAnyTcp}, {"credentials", creds}}));
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        auto secure = runtime.status("secure");
+        QCOMPARE(secure.state, NodeState::Failed);
+        QVERIFY2(secure.reason.find("ZMQRPC_TEST_NOT_SET_ANYWHERE") != std::string::npos,
+                 secure.reason.c_str());
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Running);
+    }
+
+    // Credentials: the right password gets through; a wrong one shows on the link itself.
+    void credentialsOnLinks_data() {
+        QTest::addColumn<QString>("tapPassword");
+        QTest::addColumn<bool>("accepted");
+        QTest::newRow("right") << QString::fromLatin1(kPassword) << true;
+        QTest::newRow("wrong") << QStringLiteral("not-the-password") << false;
+    }
+    void credentialsOnLinks() {
+        QFETCH(QString, tapPassword);
+        QFETCH(bool, accepted);
+        Topology t;
+        t.add_node(makeNode(
+            "s", NodeKind::Sampler,
+            {{"bind", kAnyTcp},
+             {"rate", 50},
+             {"credentials", {{"username", "site"}, {"password", {{"file", "publisher"}}}}}}));
+        t.add_node(makeNode(
+            "tap", NodeKind::Tap,
+            {{"credentials", {{"username", "site"}, {"password", {{"file", "subscriber"}}}}}}));
+        t.add_link(makeLink("s.pub", "tap.sub"));
+        RuntimeOptions options = quickOptions();
+        options.secrets.file_entries["publisher"] = kPassword;
+        options.secrets.file_entries["subscriber"] = tapPassword.toStdString();
+        Runtime runtime(t, options);
+        auto sub = runtime.subscribe();
+        std::vector<Event> seen;
+        runtime.start_all();
+        QVERIFY(allRunning(runtime));
+        if (accepted) {
+            QVERIFY(
+                waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
+            QCOMPARE(runtime.snapshot().link("link-1")->connection, ConnectionState::Connected);
+        } else {
+            QVERIFY(waitUntil(
+                [&] {
+                    return runtime.snapshot().link("link-1")->connection ==
+                           ConnectionState::CredentialsRefused;
+                },
+                3000ms));
+            QVERIFY(waitForEvent(
+                *sub, seen, [](const Event& e) { return e.kind == EventKind::CredentialsRefused; },
+                1000ms));
+            QCOMPARE(runtime.status("tap").metrics.messages_in, std::uint64_t(0));
+        }
+    }
+
+    // Binders start before their connectors whatever the document order; a connector whose
+    // binder (with a port chosen at bind time) is not running fails with the reason.
+    void startOrderAndUnresolvedUpstream() {
+        Topology t;
+        t.add_node(makeNode("tap", NodeKind::Tap, json::object()));
+        t.add_node(makeNode("proxy", NodeKind::Sub2Pub, {{"pub_bind", kAnyTcp}}));
+        t.add_node(makeNode("sampler", NodeKind::Sampler, sampler(50, 0.1)));
+        t.add_link(makeLink("proxy.pub", "tap.sub"));
+        t.add_link(makeLink("sampler.pub", "proxy.sub"));
+        {
+            Runtime runtime(t, quickOptions());
+            runtime.start_all();
+            QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+            QVERIFY(
+                waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
+        }
+        Runtime runtime(t, quickOptions());
+        runtime.start({"tap"});
+        auto tap = runtime.status("tap");
+        QCOMPARE(tap.state, NodeState::Failed);
+        QVERIFY2(tap.reason.find("start it first") != std::string::npos, tap.reason.c_str());
+        QCOMPARE(stateOf(runtime, "proxy"), NodeState::Stopped);
+    }
+
+    // A host's runtime runs its nodes only; the others are "remote" and cannot be started here.
+    void hostsSplit() {
+        Topology t;
+        t.set_hosts({{"a", "127.0.0.1"}, {"b", "127.0.0.1"}});
+        const std::string fixed = freeTcpEndpoint();
+        t.add_node(makeNode("sampler", NodeKind::Sampler, sampler(50, 0.1, fixed), "a"));
+        t.add_node(makeNode("tap", NodeKind::Tap, json::object(), "b"));
+        t.add_link(makeLink("sampler.pub", "tap.sub", 2));
+        RuntimeOptions ao = quickOptions();
+        ao.host = "a";
+        RuntimeOptions bo = quickOptions();
+        bo.host = "b";
+        Runtime a(t, ao);
+        Runtime b(t, bo);
+        QCOMPARE(a.local_nodes(), std::vector<std::string>{"sampler"});
+        QCOMPARE(b.local_nodes(), std::vector<std::string>{"tap"});
+        QCOMPARE(stateOf(a, "tap"), NodeState::Remote);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, a.start({"tap"}));
+        b.start_all();
+        a.start_all();
+        QVERIFY(waitUntil([&] { return b.status("tap").metrics.messages_in > 0; }, 3000ms));
+        auto link = *b.snapshot().link("link-1");
+        QVERIFY(link.active);
+        QCOMPARE(link.endpoint, fixed);
+        QVERIFY(!a.snapshot().link("link-1")->active);
+    }
+
+    // An external publisher (here a Sender of the test) is linked and monitored, never launched.
+    void externalPublisher() {
+        SenderOptions so = pubSenderOptions(kAnyTcp, "outside");
+        Sender outside(so);
+        Topology t;
+        t.add_node(makeNode("ext", NodeKind::External,
+                            {{"socket", "pub"}, {"endpoint", outside.pub_endpoint()}}));
+        t.add_node(makeNode("tap", NodeKind::Tap, json::object()));
+        t.add_link(makeLink("ext.pub", "tap.sub"));
+        Runtime runtime(t, quickOptions());
+        QCOMPARE(runtime.local_nodes(), std::vector<std::string>{"tap"});
+        QCOMPARE(stateOf(runtime, "ext"), NodeState::External);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.start({"ext"}));
+        QVERIFY(runtime.status("ext").reason.find("no running node") != std::string::npos);
+        runtime.start_all();
+        QVERIFY(waitForSubscribers(outside));
+        QVERIFY(waitUntil(
+            [&] {
+                outside.publish(encode_request("f", {{"x", 1}}));
+                return runtime.status("tap").metrics.messages_in > 0;
+            },
+            3000ms, 20ms));
+        QVERIFY(waitUntil(
+            [&] { return runtime.status("ext").reason.find("reached by 1") != std::string::npos; },
+            2000ms));
+    }
+
+    // RPC server nodes serve the diagnostic functions; a Rep2Req front spreads calls over three.
+    void rpcFanOut() {
+        Topology t;
+        t.add_node(makeNode("front", NodeKind::Rep2Req, {{"rep_bind", kAnyTcp}}));
+        for (int i = 1; i <= 3; ++i) {
+            std::string id = "server-" + std::to_string(i);
+            t.add_node(makeNode(id, NodeKind::RpcServer, {{"rep_bind", kAnyTcp}}));
+            t.add_link(makeLink("front.req", id + ".rep"));
+        }
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+        RpcClient client(
+            reqClientOptions({connect_address(runtime.bound_endpoint({"front", "rep"}))}, 2000ms));
+        for (int i = 0; i < 9; ++i)
+            QCOMPARE(client.invoke("add", {{"a", i}, {"b", 1}}), json(i + 1));
+        for (int i = 1; i <= 3; ++i) {
+            auto m = runtime.status("server-" + std::to_string(i)).metrics;
+            QVERIFY2(m.messages_in >= 1, m.name.c_str());
+        }
+        QVERIFY(runtime.snapshot().link("link-1")->messages >= 1);
+    }
+
+    // A buffered proxy answers 200 once it holds a message; stopping it with messages queued
+    // says how many were not delivered, and with its downstream up nothing is lost.
+    void bufferedProxyLosesNothingSilently() {
+        const std::string storeEp = freeTcpEndpoint();
+        Topology t;
+        t.add_node(
+            makeNode("bridge", NodeKind::BufferedRep2Req,
+                     {{"rep_bind", kAnyTcp}, {"req_timeout", 0.2}, {"retry_interval", 0.05}}));
+        t.add_node(makeNode("store", NodeKind::RpcServer, {{"rep_bind", storeEp}}));
+        t.add_link(makeLink("bridge.req", "store.rep"));
+        Runtime runtime(t, quickOptions());
+        auto sub = runtime.subscribe();
+        std::vector<Event> seen;
+        runtime.start({"bridge"});
+        {
+            RpcClient client(reqClientOptions(
+                {connect_address(runtime.bound_endpoint({"bridge", "rep"}))}, 2000ms));
+            for (int i = 0; i < 5; ++i)
+                client.invoke("echo", {{"i", i}});
+        }
+        QVERIFY(waitUntil([&] { return runtime.status("bridge").metrics.queue.fill == 5; }));
+        runtime.stop_all();
+        auto lost = waitForEvent(
+            *sub, seen,
+            [](const Event& e) { return e.source == "bridge" && e.kind == EventKind::Stopped; },
+            1000ms);
+        QVERIFY(lost);
+        QVERIFY2(lost->text.find("5 queued message(s) not delivered") != std::string::npos,
+                 lost->text.c_str());
+
+        runtime.start_all();
+        QVERIFY(allRunning(runtime));
+        {
+            RpcClient client(reqClientOptions(
+                {connect_address(runtime.bound_endpoint({"bridge", "rep"}))}, 2000ms));
+            for (int i = 0; i < 20; ++i)
+                client.invoke("echo", {{"i", i}});
+        }
+        QVERIFY(
+            waitUntil([&] { return runtime.status("store").metrics.messages_in == 20; }, 3000ms));
+        auto q = runtime.status("bridge").metrics.queue;
+        QCOMPARE(q.delivered, std::uint64_t(20));
+        QCOMPARE(q.dropped, std::uint64_t(0));
+    }
+
+    // Several readers on other threads each get the whole stream.
+    void eventsToSeveralSubscribers() {
+        Runtime runtime(samplerToTap(0, 0.1), quickOptions());
+        auto first = runtime.subscribe();
+        auto second = runtime.subscribe();
+        std::set<std::string> seenFirst, seenSecond;
+        auto reader = [](std::shared_ptr<EventSubscription> sub, std::set<std::string>* out) {
+            auto deadline = Clock::now() + 3s;
+            while (out->size() < 2 && Clock::now() < deadline) {
+                auto e = sub->pop(50ms);
+                if (e && e->kind == EventKind::StateChanged && e->text == "running")
+                    out->insert(e->source);
+            }
+        };
+        std::thread a(reader, first, &seenFirst);
+        std::thread b(reader, second, &seenSecond);
+        runtime.start_all();
+        a.join();
+        b.join();
+        std::set<std::string> expected{"sampler", "tap"};
+        QCOMPARE(seenFirst, expected);
+        QCOMPARE(seenSecond, expected);
+    }
+
+    // Snapshots survive their JSON form (what a remote Studio reads).
+    void snapshotJson() {
+        Runtime runtime(samplerToTap(1, 0.1), quickOptions());
+        runtime.start_all();
+        QVERIFY(waitUntil([&] { return runtime.status("tap").rate_in > 0; }, 3000ms));
+        auto snap = runtime.snapshot();
+        auto back = RuntimeSnapshot::from_json(json::parse(snap.to_json().dump()));
+        QCOMPARE(back.to_json(), snap.to_json());
+        QCOMPARE(back.nodes.size(), std::size_t(2));
+        QCOMPARE(back.node("tap")->state, NodeState::Running);
+        QCOMPARE(back.node("tap")->metrics.messages_in, snap.node("tap")->metrics.messages_in);
+        QCOMPARE(back.link("link-1")->heartbeat, snap.link("link-1")->heartbeat);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument,
+                                 RuntimeSnapshot::from_json(json{{"nodes", 1}}));
+        Event e{std::chrono::system_clock::now(), "tap", EventKind::HeartbeatLost, "tcp://x:1",
+                "gone"};
+        auto e2 = event_from_json(event_to_json(e));
+        QCOMPARE(e2.kind, e.kind);
+        QCOMPARE(e2.text, e.text);
+        QCOMPARE(e2.source, e.source);
+    }
+
+    // --metrics: snapshots about once a second and every event, as JSON on a PUB.
+    void metricsPublished() {
+        RuntimeOptions options = quickOptions();
+        options.metrics_bind = kAnyTcp;
+        Runtime runtime(samplerToTap(0, 0.1), options);
+        QVERIFY(!runtime.metrics_endpoint().empty());
+        std::mutex m;
+        std::vector<json> got;
+        ReceiverOptions ro;
+        ro.name = "watcher";
+        ro.sub_connect = {connect_address(runtime.metrics_endpoint())};
+        ro.default_heartbeat_timeout = 0ms;
+        Receiver watcher(ro, [&](std::string_view message, Origin) {
+            std::lock_guard lock(m);
+            got.push_back(json::parse(message));
+            return std::string();
+        });
+        watcher.start();
+        QVERIFY(waitUntil(
+            [&] {
+                return socketOf(watcher.metrics(), "sub")->connection == ConnectionState::Connected;
+            },
+            2000ms));
+        runtime.start_all();
+        auto has = [&](const std::string& type) {
+            std::lock_guard lock(m);
+            return std::any_of(got.begin(), got.end(),
+                               [&](const json& j) { return j.value("type", "") == type; });
+        };
+        QVERIFY(waitUntil([&] { return has("snapshot") && has("event"); }, 3000ms));
+        std::lock_guard lock(m);
+        for (const auto& j : got) {
+            if (j["type"] == "snapshot") {
+                auto snap = RuntimeSnapshot::from_json(j["snapshot"]);
+                QCOMPARE(snap.nodes.size(), std::size_t(2));
+            } else {
+                auto e = event_from_json(j["event"]);
+                QVERIFY(!e.source.empty());
+            }
+        }
+    }
+
+    // Editing the document while nodes run: running ones keep their configuration, removed
+    // ones stop, new ones can start.
+    void updateTopologyWhileRunning() {
+        Topology t = samplerToTap(0, 0.1);
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        const std::string endpoint = runtime.bound_endpoint({"sampler", "pub"});
+        Topology edited = runtime.topology();
+        edited.set_property("sampler", "rate", 5);
+        edited.remove_node("tap");
+        edited.add_node(makeNode("tap-2", NodeKind::Tap, json::object()));
+        edited.add_link(makeLink("sampler.pub", "tap-2.sub"));
+        runtime.update_topology(edited);
+        QCOMPARE(stateOf(runtime, "sampler"), NodeState::Running);
+        QCOMPARE(runtime.bound_endpoint({"sampler", "pub"}), endpoint);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.status("tap"));
+        QCOMPARE(stateOf(runtime, "tap-2"), NodeState::Stopped);
+        runtime.start({"tap-2"});
+        QVERIFY(waitUntil([&] { return runtime.status("tap-2").metrics.messages_in > 0; }, 3000ms));
+        Topology broken = runtime.topology();
+        broken.set_property("tap-2", "keep", 0);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.update_topology(broken));
+    }
+
+    // A document with errors is refused with every error listed.
+    void refusesInvalidTopology() {
+        Topology t;
+        t.add_node(makeNode("s", NodeKind::Sampler, json::object()));
+        try {
+            Runtime runtime(t, quickOptions());
+            QFAIL("expected ConfigError");
+        } catch (const ConfigError& e) {
+            QVERIFY2(std::string(e.what()).find("node 's' (bind)") != std::string::npos, e.what());
+        }
+    }
+
+    // Stopping everything is quick even with many nodes running.
+    void stopAllIsQuick() {
+        Topology t;
+        for (int i = 1; i <= 6; ++i) {
+            std::string s = "s" + std::to_string(i);
+            t.add_node(makeNode(s, NodeKind::Sampler, sampler(100, 0.1)));
+            t.add_node(
+                makeNode("p" + std::to_string(i), NodeKind::Sub2Pub, {{"pub_bind", kAnyTcp}}));
+            t.add_node(makeNode("t" + std::to_string(i), NodeKind::Tap, json::object()));
+            t.add_link(makeLink(s + ".pub", "p" + std::to_string(i) + ".sub", 1));
+            t.add_link(
+                makeLink("p" + std::to_string(i) + ".pub", "t" + std::to_string(i) + ".sub"));
+        }
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+        QVERIFY(waitUntil([&] { return runtime.status("t6").metrics.messages_in > 0; }, 3000ms));
+        double ms = timeMs([&] { runtime.stop_all(); });
+        QVERIFY2(ms < 1000.0 * kTimingFactor, qPrintable(QString::number(ms)));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRuntime)
+#include "tst_runtime.moc"
