@@ -5,8 +5,8 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config clang-format
     libzmq3-dev cppzmq-dev nlohmann-json3-dev libcli11-dev libsimdjson-dev
-    qt6-base-dev qt6-charts-dev qt6-svg-dev
-    python3 python3-zmq
+    qt6-base-dev qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev
+    python3 python3-zmq fonts-dejavu-core
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -19,12 +19,14 @@ namespace cli {
 enum Exit : int {
     kOk = 0,
     kServerError = 1,  // the server answered a non-200 status
+    kInvalid = 1,      // validate: the topology has errors
     kNoAnswer = 2,     // timeout, unreachable, credentials refused
     kCannotStart = 3,  // bad endpoint, address in use, invalid JSON or option value
     kUsage = 64,       // command line does not parse
 };
 
-// Thrown by subcommands for "one clear line on stderr, then exit with code".
+// Thrown by subcommands for "one clear line on stderr, then exit with code". An empty message
+// prints nothing (the subcommand already said what is wrong, e.g. located lines).
 struct Failure {
     int code;
     std::string message;
@@ -84,5 +86,7 @@ Command add_publish(CLI::App& app);
 Command add_heartbeat(CLI::App& app);
 Command add_snoop(CLI::App& app);
 Command add_proxy(CLI::App& app);
+Command add_validate(CLI::App& app);
+Command add_run(CLI::App& app);
 
 }  // namespace cli

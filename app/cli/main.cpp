@@ -11,9 +11,10 @@ int main(int argc, char** argv) {
 
     CLI::App app{
         "zmqrpc: RPC, PUB/SUB and proxies over ZeroMQ, wire-compatible with pyzmqrpc.\n"
-        "Exit codes: 0 ok, 1 the server answered an error status, 2 no answer "
-        "(timeout, unreachable, credentials refused), 3 cannot start (bad endpoint, "
-        "address in use, invalid JSON), 64 command-line usage.",
+        "Exit codes: 0 ok, 1 the server answered an error status (validate: the topology has "
+        "errors), 2 no answer (timeout, unreachable, credentials refused), 3 cannot start (bad "
+        "endpoint, address in use, invalid JSON, a topology that cannot load), 64 command-line "
+        "usage.",
         "zmqrpc"};
     app.set_version_flag("--version", std::string("zmqrpc ") + zmqrpc::version() + " (libzmq " +
                                           zmqrpc::libzmq_version() + ")");
@@ -21,9 +22,9 @@ int main(int argc, char** argv) {
     app.failure_message([](const CLI::App*, const CLI::Error& e) {
         return std::string("zmqrpc: ") + e.what() + " (see --help)\n";
     });
-    std::vector<cli::Command> commands = {cli::add_serve(app),   cli::add_call(app),
-                                          cli::add_publish(app), cli::add_heartbeat(app),
-                                          cli::add_snoop(app),   cli::add_proxy(app)};
+    std::vector<cli::Command> commands = {
+        cli::add_serve(app), cli::add_call(app),  cli::add_publish(app),  cli::add_heartbeat(app),
+        cli::add_snoop(app), cli::add_proxy(app), cli::add_validate(app), cli::add_run(app)};
     // CLI11 reports an unknown subcommand or top-level option as "A subcommand is required";
     // name it instead. The top-level options (--help, --version) take no value, so the first
     // other word is the subcommand.
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
         try {
             return command.run();
         } catch (const cli::Failure& f) {
-            std::cerr << "zmqrpc " << name << ": " << f.message << std::endl;
+            if (!f.message.empty())
+                std::cerr << "zmqrpc " << name << ": " << f.message << std::endl;
             return f.code;
         } catch (const zmqrpc::ConfigError& e) {
             // Components name themselves after the subcommand; say it once.

@@ -132,7 +132,8 @@ nlohmann::json RuntimeSnapshot::to_json() const {
                       {"last_message_age_ms", l.last_message_age.count()},
                       {"ever_heard", l.ever_heard},
                       {"messages", l.messages},
-                      {"recreates", l.recreates}});
+                      {"recreates", l.recreates},
+                      {"connect_retries", l.connect_retries}});
     }
     return j;
 }
@@ -172,6 +173,7 @@ RuntimeSnapshot RuntimeSnapshot::from_json(const nlohmann::json& value) {
             l.ever_heard = jl.at("ever_heard").get<bool>();
             l.messages = jl.at("messages").get<std::uint64_t>();
             l.recreates = jl.at("recreates").get<std::uint64_t>();
+            l.connect_retries = jl.at("connect_retries").get<std::uint64_t>();
             s.links.push_back(std::move(l));
         }
         return s;
@@ -544,6 +546,7 @@ struct Runtime::Impl {
                     ls.ever_heard = s.ever_heard;
                     ls.messages = sub ? s.messages_in : s.messages_out;
                     ls.recreates = s.recreates;
+                    ls.connect_retries = s.connect_retries;
                     break;
                 }
             }

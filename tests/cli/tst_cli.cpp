@@ -1,18 +1,22 @@
 // The `zmqrpc` command line, driven through its real executable with QProcess: serve and call
 // (values, status errors, timeouts, credentials, latency summary), publish/snoop/heartbeat, each
-// proxy kind end to end, signals (SIGINT/SIGTERM stop, SIGUSR1 counters), --version/--help, and
-// misuse (one clear line on stderr, a non-zero exit, never a crash or a hang).
+// proxy kind end to end, signals (SIGINT/SIGTERM stop, SIGUSR1 counters), --version/--help,
+// topology files (validate: the examples, located errors, load errors; run: a whole topology in
+// one runner, a missing password, two runners split by --host, --metrics read by snoop, the status
+// table), and misuse (one clear line on stderr, a non-zero exit, never a crash or a hang).
 //
 // Loopback only. The CLI binds what it is told: serve and proxy inputs bind tcp://127.0.0.1:*
 // and print the resolved endpoint on their ready line; PUB endpoints use a port reserved by
 // binding a plain socket to 127.0.0.1:0 (testutil's freeTcpEndpoint). Every wait is bounded and
 // every child is killed by its RAII wrapper when a test fails.
+#include "status_table.hpp"
 #include "testutil.hpp"
 
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTemporaryDir>
 
 #include <sys/prctl.h>
 
@@ -22,6 +26,9 @@
 
 #ifndef ZMQRPC_CLI
 #error "ZMQRPC_CLI (path of the zmqrpc executable) must be defined"
+#endif
+#ifndef ZMQRPC_EXAMPLES_DIR
+#error "ZMQRPC_EXAMPLES_DIR (resources/examples) must be defined"
 #endif
 
 using namespace testutil;
@@ -216,6 +223,103 @@ int countersLines(const QString& err, const QString& name) {
     return n;
 }
 
+// ---- Topologies for validate/run
+
+QString examplePath(const QString& name) {
+    return QStringLiteral(ZMQRPC_EXAMPLES_DIR "/") + name;
+}
+
+zmqrpc::Topology loadExample(const QString& name) {
+    return zmqrpc::load_topology_file(examplePath(name).toStdString());
+}
+
+// A TCP port on loopback that is free now. Runners of one topology on different hosts (here: two
+// processes) cannot use ports chosen at bind time ("tcp://127.0.0.1:*"): the connecting runner
+// only knows what the file says, so the file must name a fixed port. Reserve one by binding a
+// plain socket to 127.0.0.1:0 and closing it again (testutil's freeTcpEndpoint); another process
+// taking the same port in between is possible but unlikely.
+int reserveTcpPort() {
+    const std::string endpoint = freeTcpEndpoint();
+    return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));
+}
+
+// Sets every bind endpoint (bind, rep_bind, pub_bind) of `topology` from `endpoint_for`.
+template <class F>
+void rewriteBinds(zmqrpc::Topology& topology, F&& endpoint_for) {
+    for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes())) {
+        for (const auto& spec : zmqrpc::property_specs(node.kind)) {
+            if (spec.type != zmqrpc::PropertyType::Endpoint) continue;
+            if (node.property(spec.key).is_null()) continue;
+            topology.set_property(node.id, spec.key, endpoint_for());
+        }
+    }
+}
+
+// The environment of a runner: no credentials file of the user's, `password` (when given) in
+// ZMQRPC_BRIDGE_PASSWORD.
+QProcessEnvironment runEnv(const QString& tmp, const std::optional<QString>& password) {
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("ZMQRPC_CREDENTIALS"), tmp + QStringLiteral("/no-credentials.json"));
+    env.remove(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD"));
+    if (password) env.insert(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD"), *password);
+    return env;
+}
+
+// One row of `zmqrpc run`'s status table: NODE KIND HOST STATE IN/s OUT/s QUEUE LINKS.
+struct TableRow {
+    QString state;
+    double in = -1, out = -1;  // -1: "-"
+    QString queue, links;
+};
+
+double parseRate(QString cell) {
+    if (cell == QLatin1String("-")) return -1;
+    double factor = 1;
+    if (cell.endsWith(QLatin1Char('k'))) factor = 1e3;
+    if (cell.endsWith(QLatin1Char('M'))) factor = 1e6;
+    if (factor != 1) cell.chop(1);
+    return cell.toDouble() * factor;
+}
+
+// The row of `node` in a table line, or nullopt. Only rows whose STATE is one word (every state
+// but "failed: ...") are parsed completely; a failed row has state "failed".
+std::optional<TableRow> parseRow(const QString& line, const QString& node) {
+    if (!line.startsWith(node + QLatin1Char(' '))) return std::nullopt;
+    const auto cells = line.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+    if (cells.size() < 4) return std::nullopt;
+    TableRow row;
+    row.state = cells[3];
+    if (row.state.startsWith(QLatin1String("failed"))) {
+        row.state = QStringLiteral("failed");
+        return row;
+    }
+    if (cells.size() < 8) return std::nullopt;
+    row.in = parseRate(cells[4]);
+    row.out = parseRate(cells[5]);
+    row.queue = cells[6];
+    row.links = cells.mid(7).join(QLatin1Char(' '));
+    return row;
+}
+
+// Every row of `node` in `out`, oldest first.
+std::vector<TableRow> rowsOf(const QString& out, const QString& node) {
+    std::vector<TableRow> rows;
+    for (const auto& line : out.split(QLatin1Char('\n'))) {
+        if (auto row = parseRow(line, node)) rows.push_back(*row);
+    }
+    return rows;
+}
+
+// The first complete table of `out` (tables end with an empty line), or empty.
+QString firstTable(const QString& out) {
+    const auto end = out.indexOf(QStringLiteral("\n\n"));
+    return end < 0 ? QString() : out.left(end + 1);
+}
+
+int tableCount(const QString& out) {
+    return static_cast<int>(out.count(QRegularExpression(QStringLiteral("(^|\n)NODE +KIND"))));
+}
+
 }  // namespace
 
 #define VERIFY_RUN(r, cond) QVERIFY2((cond), qPrintable((r).text))
@@ -226,10 +330,39 @@ class TestCli : public QObject {
   private:
     Child m_serve;  // shared by the quick call tests
     QString m_ep;
+    QTemporaryDir m_tmp;  // topologies written by the validate/run tests
+
+    QString writeFile(const QString& name, const QByteArray& text) {
+        const QString path = m_tmp.filePath(name);
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly | QIODevice::Truncate)) return {};
+        file.write(text);
+        return path;
+    }
+    QString writeTopology(const QString& name, const zmqrpc::Topology& topology) {
+        return writeFile(name, QByteArray::fromStdString(zmqrpc::save_topology(topology)));
+    }
+    // Waits until `child` printed its first table; returns it (empty on timeout).
+    static QString waitFirstTable(Child& child, int ms = 5000) {
+        child.waitFor([&] { return !firstTable(child.out()).isEmpty(); }, ms);
+        return firstTable(child.out());
+    }
+    // SIGTERM, then: exit 0 within 2 s and the "stopped" line.
+    static void stopRunner(Child& child, int expectedStopped) {
+        QVERIFY2(child.signal(SIGTERM), qPrintable(child.describe()));
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY2(child.waitFinished(2000), qPrintable(child.describe()));
+        QVERIFY2(timer.elapsed() < 2000, qPrintable(QString::number(timer.elapsed())));
+        QVERIFY2(child.normalExit() && child.exitCode() == 0, qPrintable(child.describe()));
+        QVERIFY2(child.out().endsWith(QStringLiteral("stopped %1 node(s)\n").arg(expectedStopped)),
+                 qPrintable(child.describe()));
+    }
 
   private slots:
     void initTestCase() {
         QVERIFY2(QFileInfo(cliPath()).isExecutable(), qPrintable(cliPath()));
+        QVERIFY(m_tmp.isValid());
         m_ep = startServe(m_serve);
         QVERIFY2(!m_ep.isEmpty(), qPrintable(m_serve.describe()));
     }
@@ -253,8 +386,9 @@ class TestCli : public QObject {
         QTest::addColumn<QString>("subcommand");
         QTest::addColumn<QStringList>("mentions");
         QTest::newRow("top") << QString()
-                             << QStringList{"serve", "call",  "publish",   "heartbeat",
-                                            "snoop", "proxy", "--version", "Exit codes"};
+                             << QStringList{"serve",     "call",      "publish",  "heartbeat",
+                                            "snoop",     "proxy",     "validate", "run",
+                                            "--version", "Exit codes"};
         QTest::newRow("serve")
             << "serve"
             << QStringList{"--rep",          "--sub",  "--heartbeat-timeout", "--max-message-size",
@@ -287,6 +421,19 @@ class TestCli : public QObject {
                                                          "--queue",       "--heartbeat-interval",
                                                          "--in-user",     "--out-password-env",
                                                          "SIGUSR1"};
+        QTest::newRow("validate") << "validate" << QStringList{"FILE", "--json"};
+        QTest::newRow("run") << "run"
+                             << QStringList{"FILE",
+                                            "--host",
+                                            "--credentials",
+                                            "--metrics",
+                                            "--metrics-user",
+                                            "--metrics-password-env",
+                                            "--metrics-password-file",
+                                            "--nodes",
+                                            "--status-interval",
+                                            "--quiet",
+                                            "SIGUSR1"};
     }
     void help() {
         QFETCH(QString, subcommand);
@@ -974,6 +1121,453 @@ class TestCli : public QObject {
                  qPrintable(proxy.err()));
     }
 
+    // ---- validate
+
+    void validateExamples_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<int>("nodes");
+        QTest::addColumn<int>("links");
+        QTest::newRow("sampler-to-cloud") << "sampler-to-cloud.json" << 6 << 5;
+        QTest::newRow("buffered-bridge") << "buffered-bridge.json" << 5 << 4;
+        QTest::newRow("rpc-fanout") << "rpc-fanout.json" << 7 << 5;
+    }
+    void validateExamples() {
+        QFETCH(QString, name);
+        QFETCH(int, nodes);
+        QFETCH(int, links);
+        const QString path = examplePath(name);
+        auto r = run({"validate", path});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 0);
+        // Valid, and not even a warning.
+        QCOMPARE(
+            r.out,
+            QStringLiteral("%1: valid (%2 nodes, %3 links)\n").arg(path).arg(nodes).arg(links));
+        QVERIFY2(r.err.isEmpty(), qPrintable(r.err));
+        // Canonical: saving what was loaded gives the same bytes.
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        const std::string text = file.readAll().toStdString();
+        QCOMPARE(zmqrpc::save_topology(zmqrpc::load_topology(text)), text);
+        // Ports of the examples stay within 5600-5699.
+        const auto topology = zmqrpc::load_topology(text);
+        for (const auto& node : topology.nodes()) {
+            for (const auto& spec : zmqrpc::property_specs(node.kind)) {
+                if (spec.type != zmqrpc::PropertyType::Endpoint) continue;
+                const auto value = node.property(spec.key);
+                if (!value.is_string()) continue;
+                const int port = std::stoi(
+                    value.get<std::string>().substr(value.get<std::string>().rfind(':') + 1));
+                QVERIFY2(port >= 5600 && port <= 5699, qPrintable(QString::fromStdString(node.id)));
+            }
+        }
+        auto json = run({"validate", "--json", path});
+        VERIFY_RUN(json, json.finished && json.normal && json.code == 0);
+        QCOMPARE(parseJson(json.out), zmqrpc::json::array());
+    }
+
+    void validateErrors() {
+        const QString path =
+            writeFile(QStringLiteral("errors.json"),
+                      "{\n"
+                      "  \"format\": \"zmqrpc-topology\",\n"
+                      "  \"version\": 1,\n"
+                      "  \"nodes\": [\n"
+                      "    {\"id\": \"s1\", \"kind\": \"sampler\", \"position\": [0, 0], "
+                      "\"properties\": {\"bind\": \"tcp://127.0.0.1:5650\"}},\n"
+                      "    {\"id\": \"s2\", \"kind\": \"sampler\", \"position\": [0, 100], "
+                      "\"properties\": {\"bind\": \"tcp://127.0.0.1:5650\"}},\n"
+                      "    {\"id\": \"proxy\", \"kind\": \"sub2req\", \"position\": [300, 0], "
+                      "\"properties\": {\"queue_capacity\": 0}}\n"
+                      "  ],\n"
+                      "  \"links\": [\n"
+                      "    {\"id\": \"l1\", \"from\": \"s1.pub\", \"to\": \"proxy.sub\"}\n"
+                      "  ]\n"
+                      "}\n");
+        auto r = run({"validate", path});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 1);
+        const auto lines = nonEmptyLines(r.out);
+        VERIFY_RUN(r, lines.size() >= 3);
+        VERIFY_RUN(r, r.out.contains(path + QStringLiteral(": error: node 's2' (bind): ")));
+        VERIFY_RUN(
+            r, r.out.contains(path + QStringLiteral(": error: node 'proxy' (queue_capacity): ")));
+        VERIFY_RUN(r, lines.last().startsWith(path + QStringLiteral(": ")) &&
+                          lines.last().contains(QStringLiteral(" errors")));
+        for (const auto& line : lines.mid(0, lines.size() - 1))
+            VERIFY_RUN(r, line.startsWith(path + QStringLiteral(": error: ")) ||
+                              line.startsWith(path + QStringLiteral(": warning: ")));
+
+        auto json = run({"validate", "--json", path});
+        VERIFY_RUN(json, json.finished && json.normal && json.code == 1);
+        const auto problems = parseJson(json.out);
+        VERIFY_RUN(json, problems.is_array() &&
+                             static_cast<qsizetype>(problems.size()) == lines.size() - 1);
+        bool capacity = false;
+        for (const auto& p : problems) {
+            VERIFY_RUN(json, p.contains("severity") && p.contains("node") && p.contains("link") &&
+                                 p.contains("property") && p.contains("text"));
+            capacity = capacity || (p["node"] == "proxy" && p["property"] == "queue_capacity" &&
+                                    p["severity"] == "error");
+        }
+        VERIFY_RUN(json, capacity);
+
+        // run refuses it, listing the errors.
+        auto ran = run({"run", path}, 3000, runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(ran, ran.finished && ran.normal && ran.code == 3);
+        VERIFY_RUN(ran, ran.out.isEmpty());
+        VERIFY_RUN(ran, ran.err.contains(path + QStringLiteral(": error: node 'proxy'")));
+    }
+
+    void validateLoadErrors_data() {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("broken JSON")
+            << QByteArray(
+                   "{\"format\": \"zmqrpc-topology\",\n  \"version\": 1,\n  \"nodes\": [,]\n}\n")
+            << "line 3, column 13";
+        QTest::newRow("newer version")
+            << QByteArray(
+                   R"({"format": "zmqrpc-topology", "version": 2, "nodes": [], "links": []})")
+            << "this file is version 2, this zmqrpc reads version 1 or older";
+        QTest::newRow("not a topology") << QByteArray(R"({"nodes": []})") << "format";
+        QTest::newRow("unknown kind")
+            << QByteArray(R"({"format": "zmqrpc-topology", "version": 1, "nodes": [
+  {"id": "x", "kind": "gizmo", "position": [0, 0]}], "links": []})")
+            << "nodes[0].kind";
+    }
+    void validateLoadErrors() {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, mentions);
+        const QString path = writeFile(QStringLiteral("load-error.json"), text);
+        for (const QString& command : {QStringLiteral("validate"), QStringLiteral("run")}) {
+            auto r = run({command, path}, 3000, runEnv(m_tmp.path(), std::nullopt));
+            VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+            VERIFY_RUN(r, r.out.isEmpty());
+            const auto lines = nonEmptyLines(r.err);
+            VERIFY_RUN(r, !lines.isEmpty());
+            for (const auto& line : lines)
+                VERIFY_RUN(r, line.startsWith(path + QStringLiteral(": ")));
+            VERIFY_RUN(r, r.err.contains(mentions));
+        }
+    }
+
+    void validateMissingFile() {
+        auto r = run({"validate", "/nonexistent/zmqrpc-topology.json"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+        QCOMPARE(nonEmptyLines(r.err),
+                 QStringList{"/nonexistent/zmqrpc-topology.json: No such file or directory"});
+    }
+
+    // ---- run
+
+    void statusTable() {
+        // The pure formatter, on a hand-made snapshot.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        zmqrpc::RuntimeSnapshot snapshot;
+        snapshot.host = "site";
+        snapshot.time = std::chrono::system_clock::now();
+        for (const auto& node : topology.nodes()) {
+            zmqrpc::NodeStatus status;
+            status.id = node.id;
+            status.kind = node.kind;
+            status.host = topology.node_host(node);
+            status.state =
+                status.host == "site" ? zmqrpc::NodeState::Running : zmqrpc::NodeState::Remote;
+            status.rate_in = 1234.5;
+            status.rate_out = 12.25;
+            snapshot.nodes.push_back(status);
+        }
+        auto& proxy = snapshot.nodes[3];
+        QCOMPARE(proxy.id, std::string("site-proxy"));
+        proxy.metrics.has_queue = true;
+        proxy.metrics.queue.capacity = 100000;
+        proxy.metrics.queue.fill = 42;
+        auto& failed = snapshot.nodes[0];
+        failed.state = zmqrpc::NodeState::Failed;
+        failed.reason = "address already in use: tcp://*:5601 is bound by another process";
+        for (const auto& link : topology.links()) {
+            zmqrpc::LinkStatus status;
+            status.id = link.id;
+            status.endpoint = topology.connect_address(link);
+            status.active = link.to.node == "site-proxy";
+            status.connection = zmqrpc::ConnectionState::Connected;
+            status.heartbeat = zmqrpc::HeartbeatState::Alive;
+            status.ever_heard = true;
+            status.heartbeat_timeout = std::chrono::seconds(5);
+            snapshot.links.push_back(status);
+        }
+        snapshot.links[1].heartbeat = zmqrpc::HeartbeatState::Dead;
+        snapshot.links[1].last_message_age = std::chrono::milliseconds(7500);
+        snapshot.links[1].recreates = 2;
+        snapshot.links[3].active = true;  // uplink, REQ
+        snapshot.links[3].heartbeat = zmqrpc::HeartbeatState::Unmonitored;
+        snapshot.links[3].connection = zmqrpc::ConnectionState::CredentialsRefused;
+
+        const QString table = QString::fromStdString(cli::format_status_table(snapshot, topology));
+        const auto lines = table.split(QLatin1Char('\n'));
+        QVERIFY2(lines[0].startsWith(QStringLiteral("host site, ")) &&
+                     lines[0].endsWith(QStringLiteral(": 3 running, 1 failed, 2 remote")),
+                 qPrintable(table));
+        QVERIFY2(lines[1].startsWith(QStringLiteral("NODE ")), qPrintable(table));
+        // Aligned: every row starts its KIND column where the header does.
+        const auto kindColumn = lines[1].indexOf(QStringLiteral("KIND"));
+        for (int i = 2; i < 8; ++i)
+            QVERIFY2(lines[i].at(kindColumn - 1) == QLatin1Char(' ') &&
+                         lines[i].at(kindColumn) != QLatin1Char(' '),
+                     qPrintable(table));
+        auto row = parseRow(lines[5], QStringLiteral("site-proxy"));
+        QVERIFY2(row && row->state == QLatin1String("running"), qPrintable(table));
+        QCOMPARE(row->in, 1200.0);  // "1.2k"
+        QVERIFY2(lines[5].contains(QStringLiteral(" 1.2k ")) &&
+                     lines[5].contains(QStringLiteral(" 12.2 ")),
+                 qPrintable(lines[5]));
+        QCOMPARE(row->queue, QStringLiteral("42/100000"));
+        QCOMPARE(row->links, QStringLiteral("2 alive, 1 DEAD"));
+        QVERIFY2(lines[2].contains(QStringLiteral("failed: address already in use")) &&
+                     lines[2].contains(QStringLiteral("...")),
+                 qPrintable(table));
+        QVERIFY2(lines[6].contains(QStringLiteral("remote(cloud)")), qPrintable(table));
+        QVERIFY2(table.contains(QStringLiteral("\nfailed:\n  sampler-1: address already in use: "
+                                               "tcp://*:5601 is bound by another process\n")),
+                 qPrintable(table));
+        QVERIFY2(table.contains(QStringLiteral(
+                     "\nlinks:\n  sampler-2-to-proxy  sampler-2.pub -> site-proxy.sub  ")),
+                 qPrintable(table));
+        QVERIFY2(
+            table.contains(QStringLiteral("heartbeat DEAD (silent 7.5 s, socket recreated 2x)")),
+            qPrintable(table));
+        QVERIFY2(table.contains(QStringLiteral("uplink  site-proxy.req -> cloud-bridge.rep  "
+                                               "tcp://127.0.0.1:5610: credentials refused")),
+                 qPrintable(table));
+
+        QCOMPARE(cli::format_rate(0), std::string("0.0"));
+        QCOMPARE(cli::format_rate(999.9), std::string("999.9"));
+        QCOMPARE(cli::format_rate(1000), std::string("1.0k"));
+        QCOMPARE(cli::format_rate(2500000), std::string("2.5M"));
+    }
+
+    void runSamplerToCloud() {
+        // Every node in one runner, every bind on an ephemeral loopback port: the runtime starts
+        // binders first and hands their resolved endpoints to the connectors. All nodes go on
+        // one host: validation (rightly) refuses a port chosen at bind time that another host
+        // (another runner) would have to know.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
+        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+            topology.set_node_host(node.id, "site");
+        const QString path = writeTopology(QStringLiteral("s2c-local.json"), topology);
+
+        Child runner;
+        runner.start({"run", path, "--status-interval", "0.5"},
+                     runEnv(m_tmp.path(), QStringLiteral("bridge-secret")));
+        const QString first = waitFirstTable(runner);
+        QVERIFY2(!first.isEmpty(), qPrintable(runner.describe()));
+        for (const auto& node : topology.nodes()) {
+            const auto rows = rowsOf(first, QString::fromStdString(node.id));
+            QVERIFY2(rows.size() == 1 && rows[0].state == QLatin1String("running"),
+                     qPrintable(runner.describe()));
+        }
+        QVERIFY2(first.startsWith(QStringLiteral("all hosts, ")) &&
+                     first.contains(QStringLiteral(": 6 running\n")),
+                 qPrintable(first));
+        // Within a bounded wait, the tap at the end of the chain hears the samplers.
+        const bool flowing = runner.waitFor(
+            [&] {
+                const auto rows = rowsOf(runner.out(), QStringLiteral("cloud-tap"));
+                return !rows.empty() && rows.back().in > 0;
+            },
+            5000);
+        QVERIFY2(flowing, qPrintable(runner.describe()));
+        const auto proxy = rowsOf(runner.out(), QStringLiteral("site-proxy")).back();
+        QVERIFY2(proxy.links == QLatin1String("3 alive"), qPrintable(runner.describe()));
+        QVERIFY2(proxy.queue.endsWith(QStringLiteral("/100000")), qPrintable(runner.describe()));
+        QVERIFY2(!runner.err().contains(QStringLiteral("failed")), qPrintable(runner.describe()));
+        QVERIFY2(!runner.err().contains(QStringLiteral("bridge-secret")), qPrintable(runner.err()));
+        stopRunner(runner, 6);
+    }
+
+    void runWithoutPassword() {
+        // Fixed (reserved) ports, so that the tap can connect to the bridge's PUB endpoint even
+        // though the bridge cannot start; stdin is not a terminal, so nothing is prompted.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        rewriteBinds(topology, [] { return freeTcpEndpoint(); });
+        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+            topology.set_node_host(node.id, "site");
+        const QString path = writeTopology(QStringLiteral("s2c-nopassword.json"), topology);
+
+        Child runner;
+        runner.start({"run", path, "--host", "site"}, runEnv(m_tmp.path(), std::nullopt));
+        const QString first = waitFirstTable(runner);
+        QVERIFY2(!first.isEmpty(), qPrintable(runner.describe()));
+        for (const char* id : {"sampler-1", "sampler-2", "sampler-3", "cloud-tap"}) {
+            const auto rows = rowsOf(first, QString::fromLatin1(id));
+            QVERIFY2(rows.size() == 1 && rows[0].state == QLatin1String("running"),
+                     qPrintable(runner.describe()));
+        }
+        for (const char* id : {"site-proxy", "cloud-bridge"}) {
+            const auto rows = rowsOf(first, QString::fromLatin1(id));
+            QVERIFY2(rows.size() == 1 && rows[0].state == QLatin1String("failed"),
+                     qPrintable(runner.describe()));
+            // The whole reason is below the table, and on stderr.
+            QVERIFY2(first.contains(QStringLiteral("\n  %1: ").arg(QLatin1String(id)) +
+                                    QStringLiteral("password for user 'bridge'")),
+                     qPrintable(first));
+        }
+        QVERIFY2(first.contains(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD")), qPrintable(first));
+        QVERIFY2(runner.err().contains(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD")),
+                 qPrintable(runner.describe()));
+        QVERIFY2(!runner.err().contains(QStringLiteral("password for user 'bridge' (")),
+                 qPrintable(runner.describe()));  // no prompt
+        QVERIFY2(runner.running(), qPrintable(runner.describe()));
+        stopRunner(runner, 4);
+    }
+
+    void runEveryNodeFailed() {
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        const QString path = writeTopology(QStringLiteral("s2c-proxy-only.json"), topology);
+        auto r = run({"run", path, "--host", "site", "--nodes", "site-proxy"}, 5000,
+                     runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+        // The table first, then why it gives up.
+        const auto rows = rowsOf(r.out, QStringLiteral("site-proxy"));
+        VERIFY_RUN(r, rows.size() == 1 && rows[0].state == QLatin1String("failed"));
+        VERIFY_RUN(
+            r, rowsOf(r.out, QStringLiteral("sampler-1")).at(0).state == QLatin1String("stopped"));
+        VERIFY_RUN(r, r.err.contains(QStringLiteral("zmqrpc run: the node failed to start")));
+    }
+
+    void runCredentialsFile() {
+        // The password from a credentials file entry; a file others can read is refused.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        const auto ref = zmqrpc::json{{"username", "bridge"}, {"password", {{"file", "bridge"}}}};
+        topology.set_property("site-proxy", "output_credentials", ref);
+        topology.set_property("cloud-bridge", "input_credentials", ref);
+        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
+        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+            topology.set_node_host(node.id, "site");
+        const QString path = writeTopology(QStringLiteral("s2c-file.json"), topology);
+        const QString credentials = writeFile(
+            QStringLiteral("credentials.json"),
+            R"({"format": "zmqrpc-credentials", "version": 1, "passwords": {"bridge": "s3cret"}})");
+        QVERIFY(QFile::setPermissions(credentials, QFileDevice::ReadOwner |
+                                                       QFileDevice::WriteOwner |
+                                                       QFileDevice::ReadOther));
+        auto refused = run({"run", path, "--credentials", credentials}, 3000,
+                           runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(refused, refused.finished && refused.normal && refused.code == 3);
+        VERIFY_RUN(refused, nonEmptyLines(refused.err).size() == 1 &&
+                                refused.err.startsWith(QStringLiteral("zmqrpc run: ")) &&
+                                refused.err.contains(credentials));
+        VERIFY_RUN(refused, !refused.err.contains(QStringLiteral("s3cret")));
+
+        QVERIFY(
+            QFile::setPermissions(credentials, QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+        // Named by ZMQRPC_CREDENTIALS (the default when --credentials is not given).
+        auto env = runEnv(m_tmp.path(), std::nullopt);
+        env.insert(QStringLiteral("ZMQRPC_CREDENTIALS"), credentials);
+        Child runner;
+        runner.start({"run", path, "--quiet"}, env);
+        const QString first = waitFirstTable(runner);
+        QVERIFY2(first.contains(QStringLiteral(": 6 running\n")), qPrintable(runner.describe()));
+        stopRunner(runner, 6);
+    }
+
+    void runTwoHosts() {
+        // Two runners of one file, one per host, as on two machines. The sampler binds a fixed
+        // port on loopback (the other runner only knows what the file says); both hosts are
+        // reached at 127.0.0.1, so validation counts them as one machine.
+        const int port = reserveTcpPort();
+        zmqrpc::Topology topology;
+        topology.set_hosts({{"a", "127.0.0.1"}, {"b", "127.0.0.1"}});
+        zmqrpc::Node sampler;
+        sampler.id = "sampler";
+        sampler.kind = zmqrpc::NodeKind::Sampler;
+        sampler.host = "a";
+        sampler.properties = {{"bind", "tcp://127.0.0.1:" + std::to_string(port)}, {"rate", 20}};
+        topology.add_node(sampler);
+        zmqrpc::Node tap;
+        tap.id = "tap";
+        tap.kind = zmqrpc::NodeKind::Tap;
+        tap.host = "b";
+        tap.position = {300, 0};
+        topology.add_node(tap);
+        zmqrpc::Link link;
+        link.id = "feed";
+        link.from = {"sampler", "pub"};
+        link.to = {"tap", "sub"};
+        link.heartbeat_timeout = 2;
+        topology.add_link(link);
+        QVERIFY(zmqrpc::validate(topology).empty());
+        const QString path = writeTopology(QStringLiteral("two-hosts.json"), topology);
+
+        Child b, a;
+        b.start({"run", path, "--host", "b", "--status-interval", "0.5"},
+                runEnv(m_tmp.path(), std::nullopt));
+        const QString firstB = waitFirstTable(b);
+        QVERIFY2(firstB.startsWith(QStringLiteral("host b, ")), qPrintable(b.describe()));
+        QVERIFY2(
+            rowsOf(firstB, QStringLiteral("sampler")).at(0).state == QLatin1String("remote(a)"),
+            qPrintable(firstB));
+        QVERIFY2(rowsOf(firstB, QStringLiteral("tap")).at(0).state == QLatin1String("running"),
+                 qPrintable(firstB));
+        a.start({"run", path, "--host", "a", "--quiet"}, runEnv(m_tmp.path(), std::nullopt));
+        const QString firstA = waitFirstTable(a);
+        QVERIFY2(rowsOf(firstA, QStringLiteral("sampler")).at(0).state == QLatin1String("running"),
+                 qPrintable(a.describe()));
+        QVERIFY2(rowsOf(firstA, QStringLiteral("tap")).at(0).state == QLatin1String("remote(b)"),
+                 qPrintable(a.describe()));
+        const bool heard = b.waitFor(
+            [&] {
+                const auto rows = rowsOf(b.out(), QStringLiteral("tap"));
+                return !rows.empty() && rows.back().in > 0 &&
+                       rows.back().links == QLatin1String("1 alive");
+            },
+            6000);
+        QVERIFY2(heard, qPrintable(b.describe() + QStringLiteral("\n") + a.describe()));
+        stopRunner(a, 1);
+        stopRunner(b, 1);
+    }
+
+    void runMetricsAndUsr1() {
+        auto topology = loadExample(QStringLiteral("rpc-fanout.json"));
+        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
+        const QString path = writeTopology(QStringLiteral("fanout-local.json"), topology);
+        Child runner;
+        runner.start({"run", path, "--quiet", "--metrics", kAnyLoopback},
+                     runEnv(m_tmp.path(), std::nullopt));
+        static const QRegularExpression metricsLine(
+            QStringLiteral(R"((^|\n)zmqrpc run: metrics on (tcp://127\.0\.0\.1:[1-9][0-9]*)\n)"));
+        QVERIFY2(runner.waitFor([&] { return metricsLine.match(runner.err()).hasMatch(); }, 3000),
+                 qPrintable(runner.describe()));
+        const QString endpoint = metricsLine.match(runner.err()).captured(2);
+        QVERIFY2(!waitFirstTable(runner).isEmpty(), qPrintable(runner.describe()));
+
+        // zmqrpc snoop sees a snapshot message within 3 s.
+        Child snoop;
+        snoop.start({"snoop", "--sub", endpoint, "--no-heartbeats"});
+        bool snapshot = snoop.waitFor(
+            [&] {
+                for (const auto& line : nonEmptyLines(snoop.out())) {
+                    const auto message = parseJson(snoopMessage(line));
+                    if (message.is_object() && message.value("type", "") == "snapshot" &&
+                        message.contains("snapshot"))
+                        return true;
+                }
+                return false;
+            },
+            3000);
+        QVERIFY2(snapshot, qPrintable(snoop.describe()));
+        snoop.signal(SIGTERM);
+        QVERIFY2(snoop.waitFinished(2000), qPrintable(snoop.describe()));
+
+        // --quiet: no table until SIGUSR1 asks for one.
+        QCOMPARE(tableCount(runner.out()), 1);
+        QVERIFY(runner.signal(SIGUSR1));
+        QVERIFY2(runner.waitFor([&] { return tableCount(runner.out()) == 2; }, 2000),
+                 qPrintable(runner.describe()));
+        stopRunner(runner, 7);
+        QCOMPARE(tableCount(runner.out()), 3);  // and the last one
+    }
+
     // ---- misuse: one clear line on stderr, a non-zero exit, no crash, no hang
 
     void misuse_data() {
@@ -1101,6 +1695,26 @@ class TestCli : public QObject {
             << QStringList{"call",   "ping",  "--req",           dead,
                            "--user", "alice", "--password-file", "/nonexistent/zmqrpc-tst-password"}
             << 3 << "/nonexistent/zmqrpc-tst-password";
+        const QString example = examplePath(QStringLiteral("sampler-to-cloud.json"));
+        QTest::newRow("validate without FILE") << QStringList{"validate"} << 64 << "FILE";
+        QTest::newRow("run without FILE") << QStringList{"run"} << 64 << "FILE";
+        QTest::newRow("run negative --status-interval")
+            << QStringList{"run", example, "--status-interval", "-1"} << 64 << "--status-interval";
+        QTest::newRow("run --metrics-user without --metrics")
+            << QStringList{"run", example, "--metrics-user", "m", "--metrics-password", "pw-xyz"}
+            << 64 << "--metrics";
+        QTest::newRow("run unknown --host")
+            << QStringList{"run", example, "--host", "nowhere"} << 3 << "hosts: site, cloud";
+        QTest::newRow("run unknown --nodes")
+            << QStringList{"run", example, "--nodes", "sampler-1,bogus"} << 3 << "'bogus'";
+        QTest::newRow("run --nodes of another host")
+            << QStringList{"run", example, "--host", "site", "--nodes", "cloud-tap"} << 3
+            << "cloud";
+        QTest::newRow("run --credentials missing")
+            << QStringList{"run", example, "--credentials", "/nonexistent/zmqrpc-credentials.json"}
+            << 3 << "/nonexistent/zmqrpc-credentials.json";
+        QTest::newRow("run bad --metrics endpoint")
+            << QStringList{"run", example, "--metrics", "tcp://bogus"} << 3 << "tcp://bogus";
     }
     void misuse() {
         QFETCH(QStringList, args);

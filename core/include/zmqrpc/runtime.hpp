@@ -65,12 +65,15 @@ struct LinkStatus {
     std::string endpoint;  // the connect address in use (or that would be used)
     bool active = false;   // the connecting node is running here
     ConnectionState connection = ConnectionState::Idle;
+    // A supervised link counts as Alive from its start until its first deadline; ever_heard
+    // tells "alive" from "waiting for the first message".
     HeartbeatState heartbeat = HeartbeatState::Unmonitored;
     std::chrono::milliseconds heartbeat_timeout{0};
     std::chrono::milliseconds last_message_age{0};
     bool ever_heard = false;
-    std::uint64_t messages = 0;   // what the connecting socket received (SUB) or sent (REQ)
-    std::uint64_t recreates = 0;  // times the connecting socket was rebuilt
+    std::uint64_t messages = 0;         // what the connecting socket received (SUB) or sent (REQ)
+    std::uint64_t recreates = 0;        // times the connecting socket was rebuilt
+    std::uint64_t connect_retries = 0;  // failed connection attempts (peer absent, refused)
 };
 
 struct RuntimeSnapshot {
