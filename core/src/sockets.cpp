@@ -555,6 +555,7 @@ void RepInput::close() {
 void RepInput::reply(Envelope& envelope, std::string_view message) {
     if (!socket_) return;
     auto& s = socket_->socket();
+    host_.touched(s);
     for (auto& frame : envelope) {
         zmq::message_t copy;
         copy.copy(frame);
@@ -580,7 +581,10 @@ void RepInput::on_readable() {
     for (int i = 0; i < kBatch && socket_; ++i) {
         // Received into a kept buffer, and the body is handed on as a view of its frame: on a
         // server's request path every allocation and copy shows (tests/bench row 1).
-        if (!recv_frames(socket_->socket(), frames_)) return;
+        if (!recv_frames(socket_->socket(), frames_)) {
+            host_.drained(socket_->socket());
+            return;
+        }
         stats_->heard();
         // [routing id][...][empty delimiter][body...]: a REQ client always sends the delimiter.
         auto delimiter = std::find_if(frames_.begin(), frames_.end(),
