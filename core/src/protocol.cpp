@@ -154,6 +154,20 @@ constexpr std::array<bool, 256> kVerbatim = [] {
     return table;
 }();
 
+// True when none of the 8 bytes at p needs escaping (bit tricks from "Bit Twiddling Hacks":
+// a byte below n, a byte equal to c; exact as to whether any byte matches).
+bool verbatim8(const char* p) {
+    constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+    constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+    std::uint64_t w = 0;
+    std::memcpy(&w, p, 8);
+    const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+    const std::uint64_t below_space = (w - kOnes * 0x20) & ~w & kHigh;
+    const std::uint64_t special =
+        has_zero(w ^ (kOnes * '"')) | has_zero(w ^ (kOnes * '\\')) | has_zero(w ^ (kOnes * 0x7F));
+    return ((w & kHigh) | below_space | special) == 0;
+}
+
 // Python's ensure_ascii: printable ASCII (0x20..0x7E) as is except " and \, the short escapes
 // \" \\ \n \r \t \b \f, everything else as \uXXXX (surrogate pairs above the BMP). Invalid
 // UTF-8 (which nlohmann::json can hold) is written as U+FFFD rather than failing.
@@ -164,6 +178,8 @@ void append_string(std::string& out, std::string_view s) {
         // Runs of verbatim bytes in one append: byte-by-byte appends made this function the
         // largest single cost of a round trip (tests/bench rows 1 and 4, callgrind).
         std::size_t run = i;
+        while (s.size() - run >= 8 && verbatim8(s.data() + run))
+            run += 8;
         while (run < s.size() && kVerbatim[static_cast<unsigned char>(s[run])])
             ++run;
         if (run > i) {
@@ -544,9 +560,12 @@ json to_json(simdjson::dom::element e) {
     using T = simdjson::dom::element_type;
     switch (e.type()) {
         case T::OBJECT: {
-            json object = json::object();
+            // Straight into the map: json::object() goes through the initializer-list
+            // constructor, and operator[] default-constructs before assigning.
+            json object(json::value_t::object);
+            auto& map = object.get_ref<json::object_t&>();
             for (auto field : e.get_object())
-                object[std::string(field.key)] = to_json(field.value);
+                map.insert_or_assign(std::string(field.key), to_json(field.value));
             return object;
         }
         case T::ARRAY: {

@@ -272,13 +272,13 @@ struct Proxy::Impl final : detail::Actor {
         pump();
     }
 
-    void on_delivered(std::string reply) {
+    void on_delivered(zmq::message_t&& reply) {
         Item& item = queue.front();
         if (kind == ProxyKind::Rep2Req) {
-            rep.reply(item.envelope, reply);  // passed back unchanged
+            rep.reply(item.envelope, std::move(reply));  // passed back unchanged, not copied
         } else {
             try {
-                auto response = decode_response(reply);
+                auto response = decode_response(reply.to_string_view());
                 if (response.status_code != status::kOk) {
                     stats_.errors.add();
                     emit(EventKind::RequestFailed, {},

@@ -76,7 +76,7 @@ struct Sender::Impl {
             if (req.wanted_events() == ZMQ_POLLOUT) wait = std::min(wait, 10L);
             zmq::poll(&item, 1, std::chrono::milliseconds(wait));
             if (item.revents) {
-                if (auto reply = req.on_ready(item.revents)) return std::move(*reply);
+                if (auto reply = req.on_ready(item.revents)) return reply->to_string();
             }
         }
     }

@@ -138,6 +138,8 @@ class RepInput {
     bool configured() const noexcept { return !bind_.empty(); }
     std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
     void reply(Envelope& envelope, std::string_view message);
+    // Sends `message` itself (no copy), e.g. a downstream reply passed back unchanged.
+    void reply(Envelope& envelope, zmq::message_t&& message);
     // A server's replies are its output; a proxy's output is elsewhere (its PUB or REQ side),
     // so its replies are counted on the socket only.
     void set_replies_count_as_output(bool yes) noexcept { replies_count_as_output_ = yes; }
@@ -207,7 +209,7 @@ class ReqChannel {
     short wanted_events() const noexcept;
     // Call when the socket is writable (sends the pending request) or readable (returns the
     // reply and goes idle).
-    std::optional<std::string> on_ready(short revents);
+    std::optional<zmq::message_t> on_ready(short revents);
     // While awaiting the reply: waits for it up to `timeout` in a blocking receive, which is
     // what a synchronous caller wants (one wake-up; no poll set). Empty when none came.
     std::optional<std::string> receive(std::chrono::milliseconds timeout);
@@ -224,7 +226,7 @@ class ReqChannel {
   private:
     enum class State { Idle, Sending, Awaiting };
     bool try_send();
-    std::optional<std::string> read_reply(zmq::recv_flags flags);
+    std::optional<zmq::message_t> read_reply(zmq::recv_flags flags);
     // Lazy Pirate: close the socket and connect a fresh one (counted, with an event).
     void recreate(const std::string& why);
     RpcError fail(RpcError::Kind kind, std::string text);
