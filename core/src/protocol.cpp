@@ -604,16 +604,15 @@ std::optional<Request> decode_request_fast(std::string_view message) {
     if (root.get_object().get(object)) return std::nullopt;
     std::string_view function;
     if (object["function"].get_string().get(function)) return std::nullopt;
-    Request request;
-    request.function = std::string(function);
     simdjson::dom::element parameters;
     auto error = object["parameters"].get(parameters);
-    if (error == simdjson::NO_SUCH_FIELD) return request;
+    if (error == simdjson::NO_SUCH_FIELD) return Request{std::string(function)};
     if (error) return std::nullopt;
-    if (parameters.is_null()) return request;
+    if (parameters.is_null()) return Request{std::string(function)};
     if (!parameters.is_object()) return std::nullopt;
-    request.parameters = to_json(parameters);
-    return request;
+    // Both members given: the default empty object of Request::parameters (an allocation) is
+    // not built only to be replaced.
+    return Request{std::string(function), to_json(parameters)};
 }
 }  // namespace
 
