@@ -51,6 +51,15 @@ class Actor {
     void watch_quiet(zmq::socket_ref socket, std::function<void(short)> callback);
     void unwatch(zmq::socket_ref socket) { unwatch_handle(socket.handle()); }
     void unwatch_handle(void* handle);
+    // Before it blocks, the loop asks each watched socket for its ZMQ_EVENTS (what zmq_poll
+    // does too): its descriptor only signals new commands, and a socket whose last read did
+    // not fail may hold messages without a signal to come. That check costs two system calls
+    // per socket and wake-up. A socket's owner can spare it: call drained() when a read of the
+    // socket found nothing (the check would find nothing either), and touched() after any other
+    // operation on the socket outside its callback (a send may consume the signal of a message
+    // that arrived meanwhile). A socket never declared drained is checked every time.
+    void drained(zmq::socket_ref socket) noexcept;
+    void touched(zmq::socket_ref socket) noexcept;
 
     void emit(EventKind kind, const std::string& endpoint, std::string text);
     zmq::context_t& zmq_context() { return native_context(*context_); }
@@ -78,8 +87,12 @@ class Actor {
         void* handle;
         short events;
         std::function<void(short)> callback;
-        int fd = -1;  // quiet watches: the socket's ZMQ_FD, polled instead of the socket
+        int fd = -1;           // the socket's ZMQ_FD
+        bool quiet = false;    // polled by descriptor only (watch_quiet)
+        bool tracked = false;  // its owner reports drained()/touched()
+        bool settled = false;  // tracked, and known to hold nothing for us (see drained())
     };
+    Watch* find(void* handle) noexcept;
     std::shared_ptr<Context> context_;
     std::shared_ptr<EventBus> events_;
     ComponentStats& stats_;

@@ -84,9 +84,7 @@ struct Proxy::Impl final : detail::Actor {
           kind(k),
           options(checked(k, std::move(o))),
           rep(*this, options.input, options,
-              [this](detail::Envelope&& e, std::string&& m) {
-                  on_rep(std::move(e), std::move(m));
-              }),
+              [this](detail::Envelope&& e, std::string_view m) { on_rep(std::move(e), m); }),
           sub(
               *this, options.input, options, [this](std::string&& m) { on_sub(std::move(m)); },
               // Sub2Pub passes heartbeats on, as pyzmqrpc does, so that subscribers behind
@@ -191,9 +189,9 @@ struct Proxy::Impl final : detail::Actor {
         pump();
     }
 
-    void on_rep(detail::Envelope&& envelope, std::string&& message) {
+    void on_rep(detail::Envelope&& envelope, std::string_view message) {
         if (kind == ProxyKind::BufferedRep2Req) {
-            Item item{std::move(message), {}};
+            Item item{std::string(message), {}};
             if (enqueue(item)) {
                 rep.reply(envelope, encode_response(status::kOk, "OK"));
             } else {
@@ -201,7 +199,7 @@ struct Proxy::Impl final : detail::Actor {
             }
         } else {
             // Rep2Pub and Rep2Req answer once the output has the message.
-            Item item{std::move(message), std::move(envelope)};
+            Item item{std::string(message), std::move(envelope)};
             if (!enqueue(item)) rep.reply(item.envelope, queue_full_reply());
         }
         pump();
@@ -274,13 +272,13 @@ struct Proxy::Impl final : detail::Actor {
         pump();
     }
 
-    void on_delivered(std::string reply) {
+    void on_delivered(zmq::message_t&& reply) {
         Item& item = queue.front();
         if (kind == ProxyKind::Rep2Req) {
-            rep.reply(item.envelope, reply);  // passed back unchanged
+            rep.reply(item.envelope, std::move(reply));  // passed back unchanged, not copied
         } else {
             try {
-                auto response = decode_response(reply);
+                auto response = decode_response(reply.to_string_view());
                 if (response.status_code != status::kOk) {
                     stats_.errors.add();
                     emit(EventKind::RequestFailed, {},

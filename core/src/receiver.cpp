@@ -17,7 +17,7 @@ struct Receiver::Impl final : detail::Actor {
           options(std::move(opts)),
           handler(std::move(h)),
           rep(*this, options, options,
-              [this](detail::Envelope&& e, std::string&& m) { on_rep(e, m); }),
+              [this](detail::Envelope&& e, std::string_view m) { on_rep(e, m); }),
           sub(
               *this, options, options, [this](std::string&& m) { on_sub(m); }, options.tap) {
         if (!handler) throw ConfigError(stats_.name + ": no message handler");
@@ -39,7 +39,7 @@ struct Receiver::Impl final : detail::Actor {
     Clock::time_point next_deadline() override { return sub.next_deadline(); }
     void on_deadline(Clock::time_point now) override { sub.on_deadline(now); }
 
-    void on_rep(detail::Envelope& envelope, const std::string& message) {
+    void on_rep(detail::Envelope& envelope, std::string_view message) {
         std::string reply;
         try {
             reply = handler(message, Origin::Rep);

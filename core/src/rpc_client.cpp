@@ -13,6 +13,14 @@ std::string request_text(std::string_view function, const json& parameters) {
         throw ConfigError(e.what());
     }
 }
+// response_value_or_throw() copies the value out of a const Response; the reply is ours to take,
+// and a copy of a JSON object costs allocations on every call.
+json take_value_or_throw(Response response) {
+    if (response.status_code == status::kOk && response.response_message) {
+        return std::move(*response.response_message);
+    }
+    return response_value_or_throw(response);
+}
 }  // namespace
 
 RpcClient::RpcClient(RpcClientOptions options) : sender_(std::move(options)) {}
@@ -22,7 +30,7 @@ json RpcClient::invoke(std::string_view function, const json& parameters) {
         publish(function, parameters);
         return nullptr;
     }
-    return response_value_or_throw(
+    return take_value_or_throw(
         decode_response(sender_.request(request_text(function, parameters))));
 }
 
@@ -32,7 +40,7 @@ json RpcClient::invoke(std::string_view function, const json& parameters,
         publish(function, parameters);
         return nullptr;
     }
-    return response_value_or_throw(
+    return take_value_or_throw(
         decode_response(sender_.request(request_text(function, parameters), timeout)));
 }
 

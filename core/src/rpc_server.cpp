@@ -5,6 +5,20 @@
 
 namespace zmqrpc {
 
+namespace {
+// nlohmann::json destroys an array or object through a heap-allocated work stack (to bound
+// recursion), even for one level of plain values. Emptying it first destroys its elements
+// one by one, and the empty container then needs no stack: on a call's parameters and result
+// that is two allocations and ~1,000 instructions per call (callgrind, tests/bench row 1).
+void release(json& value) noexcept {
+    if (value.is_object()) {
+        value.get_ref<json::object_t&>().clear();
+    } else if (value.is_array()) {
+        value.get_ref<json::array_t&>().clear();
+    }
+}
+}  // namespace
+
 FunctionRegistry& FunctionRegistry::add(std::string name, RpcFunction function,
                                         std::vector<std::string> parameter_names,
                                         std::string help) {
@@ -64,6 +78,7 @@ int FunctionRegistry::run(std::string_view message, json& result, std::string& e
     }
     try {
         result = it->second.function(request.parameters);
+        release(decoded.request->parameters);
         return status::kOk;
     } catch (const std::exception& e) {
         error_reply = encode_response(status::kFunctionRaised,
@@ -82,7 +97,10 @@ std::string FunctionRegistry::dispatch(std::string_view message, int& status_cod
     status_code = run(message, result, error_reply);
     if (status_code != status::kOk) return error_reply;
     if (result.is_null()) return encode_response(status::kOk, "OK");
-    return encode_response(status::kOk, "OK", std::move(result));
+    std::optional<json> value(std::move(result));
+    std::string reply = encode_response(status::kOk, "OK", value);
+    release(*value);
+    return reply;
 }
 
 int FunctionRegistry::call(std::string_view message, std::string& error_reply) const {

@@ -82,6 +82,8 @@ class MonitoredSocket {
 
 // Reads one whole message (all frames) without blocking. Empty when nothing is waiting.
 std::optional<std::vector<zmq::message_t>> recv_frames(zmq::socket_t& socket);
+// The same into `frames` (cleared first; its capacity is reused). False when nothing is waiting.
+bool recv_frames(zmq::socket_t& socket, std::vector<zmq::message_t>& frames);
 
 class SubInput {
   public:
@@ -128,13 +130,16 @@ using Envelope = std::vector<zmq::message_t>;
 
 class RepInput {
   public:
-    using Deliver = std::function<void(Envelope&& envelope, std::string&& message)>;
+    // `message` is valid during the call only.
+    using Deliver = std::function<void(Envelope&& envelope, std::string_view message)>;
     RepInput(Actor& host, const InputOptions& input, const CommonOptions& common, Deliver deliver);
     void open();
     void close();
     bool configured() const noexcept { return !bind_.empty(); }
     std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
     void reply(Envelope& envelope, std::string_view message);
+    // Sends `message` itself (no copy), e.g. a downstream reply passed back unchanged.
+    void reply(Envelope& envelope, zmq::message_t&& message);
     // A server's replies are its output; a proxy's output is elsewhere (its PUB or REQ side),
     // so its replies are counted on the socket only.
     void set_replies_count_as_output(bool yes) noexcept { replies_count_as_output_ = yes; }
@@ -150,6 +155,7 @@ class RepInput {
     SocketStats* stats_ = nullptr;
     std::unique_ptr<MonitoredSocket> socket_;
     bool replies_count_as_output_ = true;
+    Envelope frames_;  // receive buffer, kept between messages
 };
 
 class PubOutput {
@@ -198,12 +204,15 @@ class ReqChannel {
 
     bool idle() const noexcept { return state_ == State::Idle; }
     // Starts a request; sends at once when a peer is ready, else when one becomes ready.
-    void begin(std::string message, Clock::time_point deadline);
+    void begin(std::string_view message, Clock::time_point deadline);
     // The events to poll the socket for in the current state (0 when idle).
     short wanted_events() const noexcept;
     // Call when the socket is writable (sends the pending request) or readable (returns the
     // reply and goes idle).
-    std::optional<std::string> on_ready(short revents);
+    std::optional<zmq::message_t> on_ready(short revents);
+    // While awaiting the reply: waits for it up to `timeout` in a blocking receive, which is
+    // what a synchronous caller wants (one wake-up; no poll set). Empty when none came.
+    std::optional<std::string> receive(std::chrono::milliseconds timeout);
     Clock::time_point deadline() const noexcept { return deadline_; }
     // Fails the request when its deadline passed or its credentials were refused with no other
     // peer: recreates the socket (Lazy Pirate), goes idle, returns the error.
@@ -217,6 +226,7 @@ class ReqChannel {
   private:
     enum class State { Idle, Sending, Awaiting };
     bool try_send();
+    std::optional<zmq::message_t> read_reply(zmq::recv_flags flags);
     // Lazy Pirate: close the socket and connect a fresh one (counted, with an event).
     void recreate(const std::string& why);
     RpcError fail(RpcError::Kind kind, std::string text);
@@ -234,7 +244,7 @@ class ReqChannel {
     std::uint64_t generation_ = 0;
 
     State state_ = State::Idle;
-    std::string message_;
+    std::string message_;  // its capacity is reused from one request to the next
     Clock::time_point started_{};
     Clock::time_point deadline_{};
     std::uint64_t refused_at_begin_ = 0;
