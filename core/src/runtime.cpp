@@ -739,6 +739,11 @@ void Runtime::update_topology(Topology topology) {
     impl_->sync_slots();
 }
 
+void Runtime::set_secrets(Secrets secrets) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->options.secrets = std::move(secrets);
+}
+
 const std::string& Runtime::host() const noexcept {
     return impl_->options.host;
 }

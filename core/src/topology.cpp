@@ -768,6 +768,24 @@ Topology& Topology::operator=(const Topology& other) {
     return *this;
 }
 
+Topology::Topology(Topology&& other) noexcept
+    : name_(std::move(other.name_)),
+      description_(std::move(other.description_)),
+      hosts_(std::move(other.hosts_)),
+      nodes_(std::move(other.nodes_)),
+      links_(std::move(other.links_)) {}
+
+Topology& Topology::operator=(Topology&& other) noexcept {
+    if (this == &other) return *this;
+    name_ = std::move(other.name_);
+    description_ = std::move(other.description_);
+    hosts_ = std::move(other.hosts_);
+    nodes_ = std::move(other.nodes_);
+    links_ = std::move(other.links_);
+    notify(TopologyChange::What::DocumentChanged, {});
+    return *this;
+}
+
 bool Topology::operator==(const Topology& other) const {
     return name_ == other.name_ && description_ == other.description_ && hosts_ == other.hosts_ &&
            nodes_ == other.nodes_ && links_ == other.links_;

@@ -1285,6 +1285,16 @@ void TestTopology::copiesAndAssignment() {
     other.set_name("x");
     QCOMPARE(target, 2);
     QCOMPARE(original, 0);
+    // So does move assignment (a loaded document moved into an observed one), and a moved-to
+    // new Topology has no observers.
+    other = story();
+    QCOMPARE(target, 3);
+    QVERIFY(other == t);
+    other.set_name("y");
+    QCOMPARE(target, 4);
+    Topology moved(std::move(copy));
+    moved.set_name("z");
+    QCOMPARE(target, 4);
     // Equality looks at every part.
     Topology a = story();
     Topology b = story();

@@ -133,6 +133,8 @@ class Runtime {
     // that disappeared are stopped. Refused (ConfigError) when the new one has errors.
     void update_topology(Topology topology);
     const std::string& host() const noexcept;
+    // Replaces the passwords; nodes that start from now on use them (running ones keep theirs).
+    void set_secrets(Secrets secrets);
 
     // The nodes this runtime launches (those of its host, externals excluded).
     std::vector<std::string> local_nodes() const;

@@ -217,11 +217,12 @@ class Topology {
     static constexpr const char* kDefaultHost = "local";
 
     Topology() = default;
-    // Copies carry the document, not the observers.
+    // Copies and moves carry the document, not the observers: an assigned-to Topology keeps
+    // its own observers and tells them DocumentChanged.
     Topology(const Topology& other);
     Topology& operator=(const Topology& other);
-    Topology(Topology&&) noexcept = default;
-    Topology& operator=(Topology&&) noexcept = default;
+    Topology(Topology&& other) noexcept;
+    Topology& operator=(Topology&& other) noexcept;
 
     const std::string& name() const noexcept { return name_; }
     const std::string& description() const noexcept { return description_; }
