@@ -1,0 +1,366 @@
+// The Studio's main window, driven as a user would: open the example, draw a new proxy into it
+// from the palette, link it with the mouse (and see an invalid link refused), edit a property in
+// the inspector, undo and redo, save and reload, start the topology from the graph and watch it
+// run, stop it; files, recovery and remembered dock layout. Screenshots for the README.
+#include "document/editor_document.hpp"
+#include "main_window.hpp"
+#include "monitor/console_widget.hpp"
+#include "monitor/tap_widget.hpp"
+#include "panels/inspector_widget.hpp"
+#include "panels/palette_widget.hpp"
+#include "panels/property_editors.hpp"
+#include "runtime/runtime_controller.hpp"
+#include "scene/graph_scene.hpp"
+#include "scene/graph_view.hpp"
+#include "scene/node_item.hpp"
+
+#include <QAction>
+#include <QComboBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace studio;
+using zmqrpc::NodeKind;
+using zmqrpc::NodeState;
+
+namespace {
+
+constexpr const char* kPassword = "studio-test-password";
+
+void saveShot(QWidget* w, const QString& name) {
+    QDir().mkpath(QStringLiteral(ZMQRPC_SCREENSHOT_DIR));
+    QVERIFY(w->grab().save(QStringLiteral(ZMQRPC_SCREENSHOT_DIR "/") + name));
+}
+
+// The example with every bind on an ephemeral loopback port and every node on one host, so it
+// runs here beside parallel tests.
+zmqrpc::Topology localExample(const char* name = "sampler-to-cloud") {
+    auto t = zmqrpc::load_topology_file(std::string(ZMQRPC_EXAMPLES_DIR "/") + name + ".json");
+    t.set_hosts({});
+    std::vector<std::string> ids;
+    for (const auto& n : t.nodes())
+        ids.push_back(n.id);
+    for (const auto& id : ids) {
+        t.set_node_host(id, "");
+        const auto* n = t.find_node(id);
+        for (const auto& port : zmqrpc::port_specs(n->kind, n->properties)) {
+            if (port.binds) t.set_property(id, port.endpoint_property, "tcp://127.0.0.1:*");
+        }
+    }
+    return t;
+}
+
+// Presses on one port and releases on another, through the view's viewport, as a user would.
+void dragPort(GraphView* view, NodeItem* from, const QString& fromPort, NodeItem* to,
+              const QString& toPort) {
+    QPoint a = view->mapFromScene(from->portScenePos(fromPort));
+    QPoint b = view->mapFromScene(to->portScenePos(toPort));
+    QTest::mousePress(view->viewport(), Qt::LeftButton, {}, a);
+    for (int i = 1; i <= 8; ++i) {
+        QPoint p = a + (b - a) * i / 8;
+        QMouseEvent move(QEvent::MouseMove, p, view->viewport()->mapToGlobal(p), Qt::NoButton,
+                         Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(view->viewport(), &move);
+    }
+    QTest::mouseRelease(view->viewport(), Qt::LeftButton, {}, b);
+}
+
+}  // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir tmp_;
+    QStringList prompts_;
+    QMessageBox::StandardButton answer_ = QMessageBox::Discard;
+
+    std::unique_ptr<MainWindow> makeWindow() {
+        auto w = std::make_unique<MainWindow>();
+        w->setPrompt([this](const QString& title, const QString&, QMessageBox::StandardButtons) {
+            prompts_ << title;
+            return answer_;
+        });
+        w->setFileChooser([this](const QString&, const QString& path, const QString&, bool) {
+            return chosen_.isEmpty() ? path : chosen_;
+        });
+        zmqrpc::Secrets secrets;
+        secrets.use_environment = false;
+        secrets.known["env:ZMQRPC_BRIDGE_PASSWORD"] = kPassword;
+        w->runtime()->setSecrets(secrets);
+        w->resize(1500, 900);
+        w->show();
+        return w;
+    }
+    QString chosen_;
+
+  private slots:
+    void initTestCase() {
+        QVERIFY(tmp_.isValid());
+        QStandardPaths::setTestModeEnabled(true);
+        QCoreApplication::setOrganizationName(QStringLiteral("zmqrpc-tests"));
+        QCoreApplication::setApplicationName(QStringLiteral("tst_main_window"));
+        QSettings::setDefaultFormat(QSettings::IniFormat);
+        QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, tmp_.filePath("settings"));
+        QSettings().clear();
+        qputenv("ZMQRPC_STUDIO_NO_KEYCHAIN", "1");
+        qputenv("ZMQRPC_CREDENTIALS", tmp_.filePath("credentials.json").toUtf8());
+        QFile::remove(MainWindow::recoveryPath());
+    }
+
+    // The whole user story of issue 5 in one window.
+    void drawRunSave() {
+        auto w = makeWindow();
+        QVERIFY(w->openExample(QStringLiteral("sampler-to-cloud")));
+        auto* doc = w->document();
+        QCOMPARE(doc->topology().nodes().size(), std::size_t(6));
+        QVERIFY(
+            w->windowTitle().contains(QStringLiteral("Sampler to cloud"), Qt::CaseInsensitive) ||
+            w->windowTitle().contains(QStringLiteral("Untitled")));
+        QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("site-proxy")) != nullptr);
+        QTest::qWait(50);
+        saveShot(w.get(), QStringLiteral("studio-example.png"));
+
+        // A new proxy from the palette: type its name in the palette's search, Enter adds it
+        // where the view is looking.
+        auto* search = w->palette()->searchField();
+        search->setFocus();
+        QTest::keyClicks(search, QStringLiteral("sub2pub"));
+        QCOMPARE(w->palette()->visibleKinds(), QList<NodeKind>{NodeKind::Sub2Pub});
+        QTest::keyClick(search, Qt::Key_Return);
+        QTRY_VERIFY(doc->topology().find_node("sub2pub-1") != nullptr);
+        QVERIFY(!w->isWindowModified() || w->windowTitle().contains("*") || doc->isDirty());
+        QVERIFY(doc->isDirty());
+        // Move it below the tap so the links are easy to see, then link the bridge's PUB to it.
+        doc->moveNodes({{"sub2pub-1", {0, 0}}}, {{"sub2pub-1", {900, 260}}});
+        w->view()->fitToView();
+        QTest::qWait(20);
+        NodeItem* bridge = w->scene()->nodeItem(QStringLiteral("cloud-bridge"));
+        NodeItem* proxy = w->scene()->nodeItem(QStringLiteral("sub2pub-1"));
+        QVERIFY(bridge && proxy);
+        const auto links = doc->topology().links().size();
+        dragPort(w->view(), bridge, QStringLiteral("pub"), proxy, QStringLiteral("sub"));
+        QTRY_COMPARE(doc->topology().links().size(), links + 1);
+        // An invalid one (REQ output to a SUB input) is refused with the reason.
+        NodeItem* site = w->scene()->nodeItem(QStringLiteral("site-proxy"));
+        QSignalSpy refused(w->scene(), &GraphScene::linkRefused);
+        dragPort(w->view(), site, QStringLiteral("req"), proxy, QStringLiteral("sub"));
+        QTRY_COMPARE(refused.count(), 1);
+        QVERIFY(refused.front().front().toString().contains(QStringLiteral("REP")));
+        QCOMPARE(doc->topology().links().size(), links + 1);
+
+        // Edit a property in the inspector: select the sampler, change its rate.
+        w->scene()->selectOnly({QStringLiteral("sampler-1")}, {});
+        QTRY_COMPARE(w->inspector()->shownId(), QStringLiteral("sampler-1"));
+        auto* rateEditor = w->inspector()->editor(QStringLiteral("rate"));
+        QVERIFY(rateEditor);
+        auto* spin = rateEditor->findChild<QDoubleSpinBox*>();
+        QVERIFY(spin);
+        spin->setFocus();
+        spin->selectAll();
+        QTest::keyClicks(spin, QStringLiteral("20"));
+        QTest::keyClick(spin, Qt::Key_Return);
+        QTRY_COMPARE(doc->topology().find_node("sampler-1")->property("rate"), nlohmann::json(20));
+
+        // Undo and redo through the window's actions.
+        w->action(QStringLiteral("edit.undo"))->trigger();
+        QCOMPARE(doc->topology().find_node("sampler-1")->property("rate"), nlohmann::json(5));
+        w->action(QStringLiteral("edit.redo"))->trigger();
+        QCOMPARE(doc->topology().find_node("sampler-1")->property("rate"), nlohmann::json(20));
+
+        // Save, reload: the same document. The title loses its mark.
+        chosen_ = tmp_.filePath(QStringLiteral("drawn.json"));
+        QVERIFY(w->saveAs());
+        QVERIFY(!doc->isDirty());
+        QVERIFY(w->windowTitle().contains(QStringLiteral("drawn.json")));
+        QCOMPARE(w->recentFiles().value(0), QFileInfo(chosen_).absoluteFilePath());
+        const zmqrpc::Topology saved = doc->topology();
+        QVERIFY(w->openFile(chosen_));
+        QVERIFY(doc->topology() == saved);
+        // ... and the same file passes `zmqrpc validate` rules (no errors).
+        QVERIFY(!zmqrpc::has_errors(zmqrpc::validate(doc->topology())));
+    }
+
+    // Start the example from the graph, watch counters rise, stop it.
+    void startAndWatch() {
+        auto w = makeWindow();
+        w->document()->reset(localExample(), QString(), false);
+        QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("cloud-tap")) != nullptr);
+        w->action(QStringLiteral("run.startAll"))->trigger();
+        auto running = [&] {
+            const auto& snap = w->runtime()->snapshot();
+            if (snap.nodes.size() != 6) return false;
+            for (const auto& n : snap.nodes) {
+                if (n.state != NodeState::Running) return false;
+            }
+            return true;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(running(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->scene()->nodeItem("cloud-tap")->state() == NodeState::Running,
+                                 5000);
+        auto tapCount = [&] {
+            const auto* n = w->runtime()->snapshot().node("cloud-tap");
+            return n ? n->metrics.messages_in : 0;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(tapCount() > 0, 10000);
+        const auto first = tapCount();
+        QTRY_VERIFY_WITH_TIMEOUT(tapCount() > first, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->runtime()->snapshot().node("cloud-tap")->rate_in > 0, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->scene()->nodeItem("cloud-tap")->footerText().contains(QStringLiteral("/s")), 5000);
+        // Properties of a running node are read-only in the inspector.
+        w->scene()->selectOnly({QStringLiteral("site-proxy")}, {});
+        QTRY_VERIFY(w->inspector()->isReadOnly());
+        QTest::qWait(600);  // a few snapshots: rates settle for the picture
+        w->view()->fitToView();
+        w->scene()->selectOnly({}, {});
+        saveShot(w.get(), QStringLiteral("studio-running.png"));
+
+        // Stop one node from the selection, then all.
+        w->scene()->selectOnly({QStringLiteral("sampler-1")}, {});
+        w->action(QStringLiteral("run.stopSelected"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("sampler-1")->state == NodeState::Stopped, 5000);
+        QCOMPARE(w->runtime()->snapshot().node("cloud-tap")->state, NodeState::Running);
+        w->action(QStringLiteral("run.stopAll"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("cloud-tap")->state == NodeState::Stopped, 5000);
+        QVERIFY(!w->inspector()->isReadOnly() ||
+                w->inspector()->shownId() != QStringLiteral("site-proxy"));
+    }
+
+    // The monitor docks follow the selection: a server is the console's target (and a call
+    // gets its answer), a tap node or a PUB->SUB link is what the tap view shows.
+    void monitorDocksFollowSelection() {
+        auto w = makeWindow();
+        w->document()->reset(localExample("rpc-fanout"), QString(), false);
+        QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("front")) != nullptr);
+        w->action(QStringLiteral("run.startAll"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("front") &&
+                w->runtime()->snapshot().node("front")->state == NodeState::Running &&
+                w->runtime()->snapshot().node("sampler-tap")->state == NodeState::Running,
+            10000);
+
+        w->scene()->selectOnly({QStringLiteral("front")}, {});
+        auto* console = w->console();
+        QTRY_VERIFY_WITH_TIMEOUT(!console->targetEndpoint().isEmpty(), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(console->functionNames().contains(QStringLiteral("echo")), 5000);
+        auto* function = console->findChild<QComboBox*>(QStringLiteral("consoleFunction"));
+        auto* params = console->findChild<QPlainTextEdit*>(QStringLiteral("consoleParams"));
+        auto* send = console->findChild<QPushButton*>(QStringLiteral("consoleSend"));
+        QVERIFY(function && params && send);
+        function->setCurrentText(QStringLiteral("echo"));
+        params->setPlainText(QStringLiteral("{\"sensor\": \"t-1\", \"value\": 21.5}"));
+        QTRY_VERIFY(send->isEnabled());
+        QTest::mouseClick(send, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(console->responseText().contains(QStringLiteral("21.5")), 5000);
+        QCOMPARE(console->lastResult().status, 200);
+        w->findChild<QDockWidget*>(QStringLiteral("consoleDock"))->raise();
+        w->view()->fitToView();
+        QTest::qWait(100);
+        saveShot(w.get(), QStringLiteral("studio-console.png"));
+
+        w->scene()->selectOnly({QStringLiteral("sampler-tap")}, {});
+        QTRY_VERIFY_WITH_TIMEOUT(w->tap()->messageCount() > 0, 5000);
+        QString link;
+        for (const auto& l : w->document()->topology().links()) {
+            if (l.to.node == "sampler-tap") link = QString::fromStdString(l.id);
+        }
+        w->scene()->selectOnly({}, {link});
+        QTRY_VERIFY_WITH_TIMEOUT(w->tap()->watchedText().contains(QStringLiteral("tcp://")), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->tap()->messageCount() > 0, 5000);
+        w->findChild<QDockWidget*>(QStringLiteral("tapDock"))->raise();
+        QTest::qWait(300);
+        saveShot(w.get(), QStringLiteral("studio-tap.png"));
+        w->action(QStringLiteral("run.stopAll"))->trigger();
+    }
+
+    // Unsaved changes are asked about; Cancel keeps them.
+    void promptsBeforeLosingChanges() {
+        auto w = makeWindow();
+        w->document()->newDocument();
+        w->document()->addNode(NodeKind::Tap, {});
+        QVERIFY(w->isWindowModified());
+        prompts_.clear();
+        answer_ = QMessageBox::Cancel;
+        w->action(QStringLiteral("file.new"))->trigger();
+        QCOMPARE(prompts_.size(), 1);
+        QCOMPARE(w->document()->topology().nodes().size(), std::size_t(1));
+        answer_ = QMessageBox::Discard;
+        w->action(QStringLiteral("file.new"))->trigger();
+        QCOMPARE(w->document()->topology().nodes().size(), std::size_t(0));
+        QVERIFY(!w->isWindowModified());
+    }
+
+    // Unsaved work survives a crash: the recovery file is offered by the next window.
+    void recovery() {
+        QString path;
+        {
+            auto w = makeWindow();
+            QVERIFY(w->openExample(QStringLiteral("rpc-fanout")));
+            w->document()->addNode(NodeKind::Tap, {600, 600});
+            w->writeRecovery();
+            path = MainWindow::recoveryPath();
+            QVERIFY(QFile::exists(path));
+            // A crash: the window goes without closeEvent (no clean exit removes the file).
+            w->setPrompt([](const QString&, const QString&, QMessageBox::StandardButtons) {
+                return QMessageBox::Discard;
+            });
+            w.release()->deleteLater();
+        }
+        QVERIFY(QFile::exists(path));
+        auto w = makeWindow();
+        answer_ = QMessageBox::Yes;
+        QVERIFY(w->offerRecovery());
+        QCOMPARE(w->document()->topology().nodes().size(), std::size_t(8));
+        QVERIFY(w->document()->isDirty());
+        answer_ = QMessageBox::Discard;
+        QVERIFY(w->close());
+        QVERIFY(!QFile::exists(path));
+    }
+
+    // Export as PNG and SVG.
+    void exportDiagram() {
+        auto w = makeWindow();
+        QVERIFY(w->openExample(QStringLiteral("sampler-to-cloud")));
+        chosen_ = tmp_.filePath(QStringLiteral("diagram.png"));
+        w->action(QStringLiteral("file.exportPng"))->trigger();
+        QImage png(chosen_);
+        QVERIFY(!png.isNull() && png.width() > 400);
+        chosen_ = tmp_.filePath(QStringLiteral("diagram.svg"));
+        w->action(QStringLiteral("file.exportSvg"))->trigger();
+        QFile svg(chosen_);
+        QVERIFY(svg.open(QIODevice::ReadOnly));
+        QVERIFY(svg.readAll().contains("<svg"));
+        chosen_.clear();
+    }
+
+    // Dock layout is remembered across windows.
+    void dockLayoutRemembered() {
+        {
+            auto w = makeWindow();
+            auto* dock = w->findChild<QDockWidget*>(QStringLiteral("problemsDock"));
+            QVERIFY(dock && dock->isVisible());
+            dock->hide();
+            answer_ = QMessageBox::Discard;
+            QVERIFY(w->close());
+        }
+        auto w = makeWindow();
+        auto* dock = w->findChild<QDockWidget*>(QStringLiteral("problemsDock"));
+        QVERIFY(dock);
+        QVERIFY(!dock->isVisible());
+        dock->show();
+        QVERIFY(w->close());
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"
