@@ -23,9 +23,11 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QInputDialog>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QSaveFile>
 #include <QSettings>
@@ -36,6 +38,7 @@
 #include <QToolBar>
 #include <QUndoStack>
 
+#include <cstdio>
 #include <initializer_list>
 
 namespace studio {
@@ -48,6 +51,7 @@ const char* kExamples[] = {"sampler-to-cloud", "buffered-bridge", "rpc-fanout"};
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setObjectName(QStringLiteral("mainWindow"));
+    setWindowIcon(QIcon(QStringLiteral(":/studio/zmqrpc-studio.svg")));
     doc_ = new EditorDocument(this);
     runtime_ = new RuntimeController(this);
     secrets_ = new SecretStore(this);
@@ -217,6 +221,7 @@ void MainWindow::createActions() {
     a->setToolTip(tr("Start every node of this document (F5)"));
     connect(a, &QAction::triggered, this, [this] {
         pushTopologyToRuntime();
+        askMissingPasswords({});
         runtime_->startAll();
     });
     a = makeAction("run.stopAll", tr("S&top All"), QKeySequence(Qt::SHIFT | Qt::Key_F5));
@@ -230,6 +235,7 @@ void MainWindow::createActions() {
         QStringList ids = scene_->selectedNodeIds();
         if (ids.isEmpty()) return;
         pushTopologyToRuntime();
+        askMissingPasswords(ids);
         runtime_->start(ids);
     });
     a = makeAction("run.stopSelected", tr("Stop Se&lected"), QKeySequence(Qt::SHIFT | Qt::Key_F6));
@@ -397,10 +403,59 @@ void MainWindow::connectDocument() {
     connect(runtime_, &RuntimeController::operationFailed, this,
             [this](const QString& message) { statusBar()->showMessage(message, 10000); });
     connect(secrets_, &SecretStore::stored, this,
-            [this] { runtime_->setSecrets(secrets_->secrets()); });
+            [this] { runtime_->setSecrets(currentSecrets()); });
     connect(scene_, &GraphScene::linkRefused, this,
             [this](const QString& reason, QPointF) { statusBar()->showMessage(reason, 6000); });
-    runtime_->setSecrets(secrets_->secrets());
+    runtime_->setSecrets(currentSecrets());
+}
+
+zmqrpc::Secrets MainWindow::currentSecrets() const {
+    zmqrpc::Secrets secrets = secrets_->secrets();
+    for (auto it = sessionPasswords_.begin(); it != sessionPasswords_.end(); ++it)
+        secrets.known[it.key().toStdString()] = it.value().toStdString();
+    return secrets;
+}
+
+void MainWindow::askMissingPasswords(const QStringList& ids) {
+    // Like `zmqrpc run` from a terminal: a password the nodes about to start need but nobody
+    // has given is asked for once, kept for this session only (the inspector stores it for
+    // good), and handed to the runtime before the start.
+    zmqrpc::Secrets secrets = currentSecrets();
+    const auto& topology = doc_->topology();
+    for (const auto& node : topology.nodes()) {
+        if (node.kind == zmqrpc::NodeKind::External) continue;
+        if (!ids.isEmpty() && !ids.contains(QString::fromStdString(node.id))) continue;
+        for (const auto& spec : zmqrpc::property_specs(node.kind)) {
+            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
+            auto value = node.property(spec.key);
+            if (value.is_null()) continue;
+            zmqrpc::CredentialRef ref;
+            try {
+                ref = zmqrpc::CredentialRef::from_json(value);
+            } catch (const std::exception&) {
+                continue;  // the problems list says what is wrong with it
+            }
+            if (ref.empty() || secrets.has(ref)) continue;
+            std::optional<QString> password;
+            if (passwordPrompt_) {
+                password = passwordPrompt_(ref);
+            } else {
+                bool ok = false;
+                QString text =
+                    QInputDialog::getText(this, tr("Password needed"),
+                                          tr("Password for user '%1' (%2 is not available):")
+                                              .arg(QString::fromStdString(ref.username),
+                                                   QString::fromStdString(ref.source_text())),
+                                          QLineEdit::Password, QString(), &ok);
+                if (ok) password = text;
+            }
+            if (!password) continue;  // that node will fail with the reason; the rest runs
+            const QString key = QString::fromStdString(ref.source_text());
+            sessionPasswords_.insert(key, *password);
+            secrets.known[key.toStdString()] = password->toStdString();
+        }
+    }
+    runtime_->setSecrets(secrets);
 }
 
 void MainWindow::pushTopologyToRuntime() {
@@ -691,6 +746,12 @@ int runStudio(QApplication& app) {
     QCommandLineOption start(QStringLiteral("start"),
                              QStringLiteral("Start every node once the topology is open"));
     parser.addOption(start);
+    QCommandLineOption example(
+        QStringLiteral("example"),
+        QStringLiteral("Open a bundled example as a new document (sampler-to-cloud, "
+                       "buffered-bridge, rpc-fanout)"),
+        QStringLiteral("name"));
+    parser.addOption(example);
     QApplication::setApplicationVersion(QString::fromLatin1(zmqrpc::version()));
     parser.process(app);
 
@@ -698,7 +759,13 @@ int runStudio(QApplication& app) {
     window.show();
     const QStringList files = parser.positionalArguments();
     QSettings settings;
-    if (!files.isEmpty()) {
+    if (parser.isSet(example)) {
+        if (!window.openExample(parser.value(example))) {
+            std::fprintf(stderr, "zmqrpc-studio: no example '%s'\n",
+                         qPrintable(parser.value(example)));
+            return 64;
+        }
+    } else if (!files.isEmpty()) {
         window.openFile(files.front());
     } else if (!window.offerRecovery()) {
         // First start: the bundled example; later: the last file, if it is still there.

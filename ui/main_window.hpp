@@ -19,6 +19,7 @@
 #include <QStringList>
 
 #include <functional>
+#include <optional>
 
 class QAction;
 class QApplication;
@@ -69,6 +70,11 @@ class MainWindow : public QMainWindow {
     using FileChooser = std::function<QString(const QString& title, const QString& path,
                                               const QString& filter, bool saving)>;
     void setFileChooser(FileChooser chooser) { chooseFile_ = std::move(chooser); }
+    // A password a node needs that no keychain, file or environment has: asked before a start.
+    using PasswordPrompt = std::function<std::optional<QString>(const zmqrpc::CredentialRef&)>;
+    void setPasswordPrompt(PasswordPrompt prompt) { passwordPrompt_ = std::move(prompt); }
+    // What the runtime gets: the secret store's passwords and those given this session.
+    zmqrpc::Secrets currentSecrets() const;
 
     // Opens a file (asking about unsaved changes first). False when refused or cancelled.
     bool openFile(const QString& path);
@@ -103,6 +109,7 @@ class MainWindow : public QMainWindow {
     void rebuildRecentMenu();
     void exportImage(bool svg);
     void pushTopologyToRuntime();
+    void askMissingPasswords(const QStringList& ids);
     QMessageBox::StandardButton ask(const QString& title, const QString& text,
                                     QMessageBox::StandardButtons buttons);
     QString choose(const QString& title, const QString& path, const QString& filter, bool saving);
@@ -130,6 +137,8 @@ class MainWindow : public QMainWindow {
     QHash<QString, QAction*> actions_;
     Prompt prompt_;
     FileChooser chooseFile_;
+    PasswordPrompt passwordPrompt_;
+    QHash<QString, QString> sessionPasswords_;  // by CredentialRef::source_text()
 };
 
 // The program: parses the command line (`zmqrpc-studio [FILE] [--start]`), opens FILE, or

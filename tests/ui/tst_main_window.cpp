@@ -91,15 +91,17 @@ class TestMainWindow : public QObject {
         w->setFileChooser([this](const QString&, const QString& path, const QString&, bool) {
             return chosen_.isEmpty() ? path : chosen_;
         });
-        zmqrpc::Secrets secrets;
-        secrets.use_environment = false;
-        secrets.known["env:ZMQRPC_BRIDGE_PASSWORD"] = kPassword;
-        w->runtime()->setSecrets(secrets);
+        // The bridge password is in no keychain, file or environment here: the window asks.
+        w->setPasswordPrompt([this](const zmqrpc::CredentialRef& ref) -> std::optional<QString> {
+            passwordsAsked_ << QString::fromStdString(ref.source_text());
+            return QString::fromLatin1(kPassword);
+        });
         w->resize(1500, 900);
         w->show();
         return w;
     }
     QString chosen_;
+    QStringList passwordsAsked_;
 
   private slots:
     void initTestCase() {
@@ -111,6 +113,7 @@ class TestMainWindow : public QObject {
         QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, tmp_.filePath("settings"));
         QSettings().clear();
         qputenv("ZMQRPC_STUDIO_NO_KEYCHAIN", "1");
+        qunsetenv("ZMQRPC_BRIDGE_PASSWORD");
         qputenv("ZMQRPC_CREDENTIALS", tmp_.filePath("credentials.json").toUtf8());
         QFile::remove(MainWindow::recoveryPath());
     }
@@ -193,7 +196,10 @@ class TestMainWindow : public QObject {
         auto w = makeWindow();
         w->document()->reset(localExample(), QString(), false);
         QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("cloud-tap")) != nullptr);
+        passwordsAsked_.clear();
         w->action(QStringLiteral("run.startAll"))->trigger();
+        // One question for the one password both ends of the uplink name.
+        QCOMPARE(passwordsAsked_, QStringList{QStringLiteral("env:ZMQRPC_BRIDGE_PASSWORD")});
         auto running = [&] {
             const auto& snap = w->runtime()->snapshot();
             if (snap.nodes.size() != 6) return false;
