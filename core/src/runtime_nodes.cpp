@@ -172,9 +172,7 @@ class SamplerInstance final : public NodeInstance {
 
     void start() override {
         SenderOptions options;
-        options.name = config_.id;
-        options.context = config_.context;
-        options.events = config_.events;
+        config_.apply_common(options);
         options.pub_bind = config_.binds.at("pub");
         options.credentials = config_.creds("credentials");
         options.pub_hwm = static_cast<int>(config_.number("hwm"));
@@ -280,9 +278,7 @@ class ServerInstance final : public NodeInstance {
 
     void start() override {
         RpcServerOptions options;
-        options.name = config_.id;
-        options.context = config_.context;
-        options.events = config_.events;
+        config_.apply_common(options);
         auto rep = config_.binds.find("rep");
         if (rep != config_.binds.end()) options.rep_bind = rep->second;
         options.sub_connect = config_.sub_connect;
@@ -317,9 +313,7 @@ class ProxyInstance final : public NodeInstance {
 
     void start() override {
         ProxyOptions options;
-        options.name = config_.id;
-        options.context = config_.context;
-        options.events = config_.events;
+        config_.apply_common(options);
         auto rep = config_.binds.find("rep");
         if (rep != config_.binds.end()) options.input.rep_bind = rep->second;
         options.input.sub_connect = config_.sub_connect;
@@ -372,9 +366,7 @@ class TapInstance final : public NodeInstance {
 
     void start() override {
         ReceiverOptions options;
-        options.name = config_.id;
-        options.context = config_.context;
-        options.events = config_.events;
+        config_.apply_common(options);
         options.sub_connect = config_.sub_connect;
         options.default_heartbeat_timeout = std::chrono::milliseconds(0);
         options.credentials = config_.creds("credentials");

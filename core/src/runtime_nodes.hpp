@@ -43,6 +43,12 @@ struct NodeConfig {
     double number(const char* key) const;
     std::chrono::milliseconds seconds(const char* key) const;
     const Credentials& creds(const char* key) const;
+    // Name (the node id), context and event bus: what every component of a node shares.
+    void apply_common(CommonOptions& options) const {
+        options.name = id;
+        options.context = context;
+        options.events = events;
+    }
 };
 
 class NodeInstance {

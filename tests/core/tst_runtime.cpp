@@ -48,30 +48,6 @@ RuntimeOptions quickOptions() {
     return o;
 }
 
-// Every bind of a loaded example moved to an ephemeral loopback port and every node onto one
-// host, so that the example runs here beside parallel tests; passwords known.
-Topology localised(Topology t, RuntimeOptions& options) {
-    t.set_hosts({});
-    std::vector<std::string> ids;
-    for (const auto& n : t.nodes())
-        ids.push_back(n.id);
-    for (const auto& id : ids) {
-        const Node* n = t.find_node(id);
-        t.set_node_host(id, "");
-        for (const auto& port : port_specs(n->kind, n->properties)) {
-            if (port.binds && n->kind != NodeKind::External)
-                t.set_property(id, port.endpoint_property, kAnyTcp);
-        }
-        for (const auto& spec : property_specs(n->kind)) {
-            if (spec.type != PropertyType::Credentials) continue;
-            auto value = t.find_node(id)->property(spec.key);
-            if (value.is_null()) continue;
-            options.secrets.known[CredentialRef::from_json(value).source_text()] = kPassword;
-        }
-    }
-    return t;
-}
-
 NodeState stateOf(const Runtime& r, const std::string& id) {
     return r.status(id).state;
 }
@@ -140,7 +116,7 @@ class TestRuntime : public QObject {
         QVERIFY2(problems.empty(), problems.empty() ? "" : problems.front().str().c_str());
 
         RuntimeOptions options = quickOptions();
-        Topology t = localised(original, options);
+        Topology t = localised(original, &options.secrets, kPassword);
         Runtime runtime(t, options);
         runtime.start_all();
         QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));

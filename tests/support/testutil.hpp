@@ -102,6 +102,44 @@ inline std::string freeTcpEndpoint() {
     return deadTcpEndpoint();
 }
 
+// ---- Topologies
+
+// `t` with every bind moved to an ephemeral loopback port and every node onto one host, so that
+// it runs here beside parallel tests (the runtime hands connectors the ports binders got).
+// When `secrets` is given, every password the topology names is known there as `password`.
+inline zmqrpc::Topology localised(zmqrpc::Topology t, zmqrpc::Secrets* secrets = nullptr,
+                                  const std::string& password = "test-password") {
+    t.set_hosts({});
+    std::vector<std::string> ids;
+    for (const auto& n : t.nodes())
+        ids.push_back(n.id);
+    for (const auto& id : ids) {
+        const zmqrpc::Node* n = t.find_node(id);
+        t.set_node_host(id, "");
+        for (const auto& port : zmqrpc::port_specs(n->kind, n->properties)) {
+            if (port.binds && n->kind != zmqrpc::NodeKind::External)
+                t.set_property(id, port.endpoint_property, kAnyTcp);
+        }
+        if (!secrets) continue;
+        for (const auto& spec : zmqrpc::property_specs(n->kind)) {
+            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
+            auto value = t.find_node(id)->property(spec.key);
+            if (value.is_null()) continue;
+            secrets->known[zmqrpc::CredentialRef::from_json(value).source_text()] = password;
+        }
+    }
+    return t;
+}
+
+// A bundled example (resources/examples/<name>.json), localised.
+inline zmqrpc::Topology localExample(const std::string& name = "sampler-to-cloud",
+                                     zmqrpc::Secrets* secrets = nullptr,
+                                     const std::string& password = "test-password") {
+    return localised(
+        zmqrpc::load_topology_file(std::string(ZMQRPC_EXAMPLES_DIR "/") + name + ".json"), secrets,
+        password);
+}
+
 // ---- Option builders with short timeouts
 
 inline zmqrpc::RpcServerOptions repServerOptions(std::string repBind = kAnyTcp,

@@ -13,6 +13,7 @@
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
 #include "scene/node_item.hpp"
+#include "testutil.hpp"
 
 #include <QAction>
 #include <QComboBox>
@@ -38,24 +39,6 @@ constexpr const char* kPassword = "studio-test-password";
 void saveShot(QWidget* w, const QString& name) {
     QDir().mkpath(QStringLiteral(ZMQRPC_SCREENSHOT_DIR));
     QVERIFY(w->grab().save(QStringLiteral(ZMQRPC_SCREENSHOT_DIR "/") + name));
-}
-
-// The example with every bind on an ephemeral loopback port and every node on one host, so it
-// runs here beside parallel tests.
-zmqrpc::Topology localExample(const char* name = "sampler-to-cloud") {
-    auto t = zmqrpc::load_topology_file(std::string(ZMQRPC_EXAMPLES_DIR "/") + name + ".json");
-    t.set_hosts({});
-    std::vector<std::string> ids;
-    for (const auto& n : t.nodes())
-        ids.push_back(n.id);
-    for (const auto& id : ids) {
-        t.set_node_host(id, "");
-        const auto* n = t.find_node(id);
-        for (const auto& port : zmqrpc::port_specs(n->kind, n->properties)) {
-            if (port.binds) t.set_property(id, port.endpoint_property, "tcp://127.0.0.1:*");
-        }
-    }
-    return t;
 }
 
 // Presses on one port and releases on another, through the view's viewport, as a user would.
@@ -194,7 +177,7 @@ class TestMainWindow : public QObject {
     // Start the example from the graph, watch counters rise, stop it.
     void startAndWatch() {
         auto w = makeWindow();
-        w->document()->reset(localExample(), QString(), false);
+        w->document()->reset(testutil::localExample(), QString(), false);
         QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("cloud-tap")) != nullptr);
         passwordsAsked_.clear();
         w->action(QStringLiteral("run.startAll"))->trigger();
@@ -246,7 +229,7 @@ class TestMainWindow : public QObject {
     // gets its answer), a tap node or a PUB->SUB link is what the tap view shows.
     void monitorDocksFollowSelection() {
         auto w = makeWindow();
-        w->document()->reset(localExample("rpc-fanout"), QString(), false);
+        w->document()->reset(testutil::localExample("rpc-fanout"), QString(), false);
         QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("front")) != nullptr);
         w->action(QStringLiteral("run.startAll"))->trigger();
         QTRY_VERIFY_WITH_TIMEOUT(

@@ -3,6 +3,7 @@
 // refusals (a topology with errors, unknown and external ids), passwords given after a failed
 // start, calls that only queue, and a destructor that stops everything in bounded time.
 #include "runtime/runtime_controller.hpp"
+#include "testutil.hpp"
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
@@ -22,23 +23,8 @@ constexpr const char* kPassword = "controller-test-password";
 constexpr int kWaitMs = 8000;  // generous: CI machines are slow and shared
 constexpr qint64 kQueueOnlyMs = 50;
 
-// The example with every bind on an ephemeral loopback port and every node on one host, so
-// that it runs here beside parallel tests.
 Topology localisedExample() {
-    Topology t = load_topology_file(ZMQRPC_EXAMPLES_DIR "/sampler-to-cloud.json");
-    t.set_hosts({});
-    std::vector<std::string> ids;
-    for (const auto& n : t.nodes())
-        ids.push_back(n.id);
-    for (const auto& id : ids) {
-        const Node* n = t.find_node(id);
-        t.set_node_host(id, "");
-        for (const auto& port : port_specs(n->kind, n->properties)) {
-            if (port.binds && n->kind != NodeKind::External)
-                t.set_property(id, port.endpoint_property, kAnyTcp);
-        }
-    }
-    return t;
+    return testutil::localExample();
 }
 
 // The bridge password, known; the environment is not read (the test does not depend on it).

@@ -35,30 +35,6 @@ QString shotPath(const QString& name) {
     return QStringLiteral(ZMQRPC_SCREENSHOT_DIR "/") + name;
 }
 
-// Every bind moved to an ephemeral loopback port and every node onto one host, so that the
-// example runs here beside parallel tests; the passwords it names are known.
-Topology localised(Topology t, Secrets& secrets) {
-    t.set_hosts({});
-    std::vector<std::string> ids;
-    for (const auto& n : t.nodes())
-        ids.push_back(n.id);
-    for (const auto& id : ids) {
-        const Node* n = t.find_node(id);
-        t.set_node_host(id, "");
-        for (const auto& port : port_specs(n->kind, n->properties)) {
-            if (port.binds && n->kind != NodeKind::External)
-                t.set_property(id, port.endpoint_property, kAnyTcp);
-        }
-        for (const auto& spec : property_specs(n->kind)) {
-            if (spec.type != PropertyType::Credentials) continue;
-            auto value = t.find_node(id)->property(spec.key);
-            if (value.is_null()) continue;
-            secrets.known[CredentialRef::from_json(value).source_text()] = kPassword;
-        }
-    }
-    return t;
-}
-
 // A document, its scene and a shown view of 1200x760.
 struct Canvas {
     EditorDocument doc;
@@ -526,7 +502,7 @@ class TstScene : public QObject {
         Canvas c(true);
         Secrets secrets;
         secrets.use_environment = false;
-        Topology t = localised(c.doc.topology(), secrets);
+        Topology t = testutil::localised(c.doc.topology(), &secrets, kPassword);
         c.doc.reset(t, kExample, false);
         QCOMPARE(c.scene->nodeItemCount(), 6);
         c.runtime->setSecrets(secrets);
