@@ -1,6 +1,9 @@
 #include "main_window.hpp"
 
+#include "charts/charts_widget.hpp"
 #include "document/editor_document.hpp"
+#include "health/alerts_widget.hpp"
+#include "health/heartbeat_monitor.hpp"
 #include "monitor/console_widget.hpp"
 #include "monitor/event_log_widget.hpp"
 #include "monitor/tap_widget.hpp"
@@ -34,6 +37,7 @@
 #include <QStandardPaths>
 #include <QStatusBar>
 #include <QStyle>
+#include <QSystemTrayIcon>
 #include <QTimer>
 #include <QToolBar>
 #include <QUndoStack>
@@ -354,10 +358,43 @@ void MainWindow::createDocks() {
         dock(eventLog_, tr("Events"), QStringLiteral("eventsDock"), Qt::BottomDockWidgetArea);
     QDockWidget* tapDock =
         dock(tap_, tr("Tap"), QStringLiteral("tapDock"), Qt::BottomDockWidgetArea);
+    heartbeats_ = new HeartbeatMonitorWidget(doc_, runtime_, this);
+    alerts_ = new AlertsWidget(runtime_, this);
+    alerts_->setDocument(doc_);
+    QDockWidget* heartbeatsDock = dock(heartbeats_, tr("Heartbeats"),
+                                       QStringLiteral("heartbeatsDock"), Qt::BottomDockWidgetArea);
+    QDockWidget* alertsDock =
+        dock(alerts_, tr("Alerts"), QStringLiteral("alertsDock"), Qt::BottomDockWidgetArea);
     tabifyDockWidget(problemsDock, eventsDock);
     tabifyDockWidget(eventsDock, consoleDock);
     tabifyDockWidget(consoleDock, tapDock);
+    tabifyDockWidget(tapDock, heartbeatsDock);
+    charts_ = new ChartsWidget(runtime_, this);
+    QDockWidget* chartsDock =
+        dock(charts_, tr("Charts"), QStringLiteral("chartsDock"), Qt::BottomDockWidgetArea);
+    tabifyDockWidget(heartbeatsDock, alertsDock);
+    tabifyDockWidget(alertsDock, chartsDock);
     problemsDock->raise();
+
+    connect(heartbeats_, &HeartbeatMonitorWidget::linkActivated, this, [this](const QString& id) {
+        scene_->selectOnly({}, {id});
+        if (auto* item = scene_->linkItem(id)) view_->centerOn(item);
+    });
+    // An alert is news: the dock's title counts what is not acknowledged, the status bar says
+    // what happened (and the desktop's tray, where there is one).
+    connect(alerts_, &AlertsWidget::countChanged, this, [alertsDock, this] {
+        const int n = alerts_->unacknowledgedCount();
+        alertsDock->setWindowTitle(n ? tr("Alerts (%1)").arg(n) : tr("Alerts"));
+    });
+    connect(alerts_, &AlertsWidget::alertRaised, this, [this](const QString& text) {
+        statusBar()->showMessage(tr("Alert: %1").arg(text), 15000);
+        if (tray_) tray_->showMessage(tr("zmqrpc Studio alert"), text, QSystemTrayIcon::Warning);
+    });
+    if (QSystemTrayIcon::isSystemTrayAvailable()) {
+        tray_ = new QSystemTrayIcon(windowIcon(), this);
+        tray_->setToolTip(tr("zmqrpc Studio"));
+        tray_->show();
+    }
 
     connect(palette_, &PaletteWidget::addRequested, this, [this](zmqrpc::NodeKind kind) {
         QPointF at = view_->mapToScene(view_->viewport()->rect().center());
@@ -467,6 +504,7 @@ void MainWindow::syncSelection() {
     const QStringList nodes = scene_->selectedNodeIds();
     const QStringList links = scene_->selectedLinkIds();
     inspector_->showSelection(nodes, links);
+    charts_->setSelectedNodes(nodes);
     // The monitor docks follow a single selection: a server becomes the console's target, a
     // tap node or a PUB->SUB link is what the tap view shows.
     if (nodes.size() == 1 && links.isEmpty()) {

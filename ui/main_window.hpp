@@ -1,10 +1,10 @@
 // The Studio's main window: the canvas in the middle, the palette (left), inspector (right),
-// problems, events, console and tap (bottom, tabbed) as docks whose layout is remembered, a toolbar
-// and menus for files, editing, view and run, and a status bar. It owns the document, the runtime
-// controller and the secret store, and wires their signals to the views. Files: new/open/save/save
-// as, recent files, the dirty mark in the title, a prompt before losing changes, recovery of
-// unsaved work after a crash (an autosave every few seconds while dirty), export of the diagram as
-// PNG and SVG.
+// problems, events, console, tap, heartbeats, alerts and charts (bottom, tabbed) as docks whose
+// layout is remembered, a toolbar and menus for files, editing, view and run, and a status bar. It
+// owns the document, the runtime controller and the secret store, and wires their signals to the
+// views. Files: new/open/save/save as, recent files, the dirty mark in the title, a prompt before
+// losing changes, recovery of unsaved work after a crash (an autosave every few seconds while
+// dirty), export of the diagram as PNG and SVG.
 //
 // GUI thread only.
 #pragma once
@@ -25,6 +25,7 @@ class QAction;
 class QApplication;
 class QLabel;
 class QMenu;
+class QSystemTrayIcon;
 class QTimer;
 
 namespace studio {
@@ -32,7 +33,10 @@ namespace studio {
 class EditorDocument;
 class GraphScene;
 class GraphView;
+class AlertsWidget;
+class ChartsWidget;
 class ConsoleWidget;
+class HeartbeatMonitorWidget;
 class EventLogWidget;
 class InspectorWidget;
 class TapWidget;
@@ -57,6 +61,9 @@ class MainWindow : public QMainWindow {
     ConsoleWidget* console() const { return console_; }
     EventLogWidget* eventLog() const { return eventLog_; }
     TapWidget* tap() const { return tap_; }
+    HeartbeatMonitorWidget* heartbeats() const { return heartbeats_; }
+    AlertsWidget* alerts() const { return alerts_; }
+    ChartsWidget* charts() const { return charts_; }
     RuntimeController* runtime() const { return runtime_; }
     SecretStore* secrets() const { return secrets_; }
     // Every action by its object name ("file.save", "run.startAll", ...), for tests and menus.
@@ -128,6 +135,10 @@ class MainWindow : public QMainWindow {
     ConsoleWidget* console_ = nullptr;
     EventLogWidget* eventLog_ = nullptr;
     TapWidget* tap_ = nullptr;
+    HeartbeatMonitorWidget* heartbeats_ = nullptr;
+    AlertsWidget* alerts_ = nullptr;
+    ChartsWidget* charts_ = nullptr;
+    QSystemTrayIcon* tray_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QMenu* viewMenu_ = nullptr;
     QLabel* runLabel_ = nullptr;

@@ -211,6 +211,18 @@ class TestMainWindow : public QObject {
         w->view()->fitToView();
         w->scene()->selectOnly({}, {});
         saveShot(w.get(), QStringLiteral("studio-running.png"));
+        // The charts dock follows the selection.
+        auto* charts = w->findChild<QDockWidget*>(QStringLiteral("chartsDock"));
+        QVERIFY(charts);
+        charts->raise();
+        w->resizeDocks({charts}, {360}, Qt::Vertical);
+        w->scene()->selectOnly({QStringLiteral("sampler-1"), QStringLiteral("site-proxy"),
+                                QStringLiteral("cloud-tap")},
+                               {});
+        QTest::qWait(2500);
+        w->view()->fitToView();
+        QTest::qWait(100);
+        saveShot(w.get(), QStringLiteral("studio-charts.png"));
 
         // Stop one node from the selection, then all.
         w->scene()->selectOnly({QStringLiteral("sampler-1")}, {});
@@ -336,6 +348,9 @@ class TestMainWindow : public QObject {
     void dockLayoutRemembered() {
         {
             auto w = makeWindow();
+            for (const char* name : {"paletteDock", "inspectorDock", "eventsDock", "consoleDock",
+                                     "tapDock", "heartbeatsDock", "alertsDock", "chartsDock"})
+                QVERIFY2(w->findChild<QDockWidget*>(QString::fromLatin1(name)), name);
             auto* dock = w->findChild<QDockWidget*>(QStringLiteral("problemsDock"));
             QVERIFY(dock && dock->isVisible());
             dock->hide();

@@ -35,7 +35,7 @@ struct NodeHistory {
     QString id;
     QString name;
     zmqrpc::NodeKind kind = zmqrpc::NodeKind::Sampler;
-    bool hasQueue = false;  // the running component has a queue (every proxy)
+    bool hasQueue = false;             // the running component has a queue (every proxy)
     std::deque<MetricSample> samples;  // oldest first, at most MetricHistory::capacity()
 };
 
