@@ -2,9 +2,15 @@
 // from the palette, link it with the mouse (and see an invalid link refused), edit a property in
 // the inspector, undo and redo, save and reload, start the topology from the graph and watch it
 // run, stop it; files, recovery and remembered dock layout. Screenshots for the README.
+#include "charts/charts_widget.hpp"
+#include "charts/metric_history.hpp"
 #include "document/editor_document.hpp"
+#include "health/alerts_widget.hpp"
+#include "health/heartbeat_monitor.hpp"
 #include "main_window.hpp"
 #include "monitor/console_widget.hpp"
+#include "monitor/event_log_model.hpp"
+#include "monitor/event_log_widget.hpp"
 #include "monitor/tap_widget.hpp"
 #include "panels/inspector_widget.hpp"
 #include "panels/palette_widget.hpp"
@@ -29,6 +35,7 @@
 #include <QtTest>
 
 using namespace studio;
+using studio::LinkPhase;
 using zmqrpc::NodeKind;
 using zmqrpc::NodeState;
 
@@ -281,6 +288,59 @@ class TestMainWindow : public QObject {
         w->findChild<QDockWidget*>(QStringLiteral("tapDock"))->raise();
         QTest::qWait(300);
         saveShot(w.get(), QStringLiteral("studio-tap.png"));
+        w->action(QStringLiteral("run.stopAll"))->trigger();
+    }
+
+    // Issue 6's story: stop a sampler and see the heartbeat failure in the timeline, the
+    // monitor table, the event log and the alerts; restart it and see the recovery.
+    void heartbeatFailureEverywhere() {
+        auto w = makeWindow();
+        zmqrpc::Topology t;
+        zmqrpc::Node sampler;
+        sampler.id = "sampler";
+        sampler.kind = NodeKind::Sampler;
+        sampler.properties = {
+            {"bind", "tcp://127.0.0.1:*"}, {"rate", 20}, {"heartbeat_interval", 0.1}};
+        zmqrpc::Node tap;
+        tap.id = "tap";
+        tap.kind = NodeKind::Tap;
+        tap.position = {320, 0};
+        t.add_node(sampler);
+        t.add_node(tap);
+        t.add_link({"watched", {"sampler", "pub"}, {"tap", "sub"}, 0.6});
+        w->document()->reset(t, QString(), false);
+        w->action(QStringLiteral("run.startAll"))->trigger();
+        auto phase = [&] {
+            const auto* link = w->charts()->history()->link(QStringLiteral("watched"));
+            return link ? link->current : LinkPhase::Inactive;
+        };
+        QTRY_COMPARE_WITH_TIMEOUT(phase(), LinkPhase::Alive, 5000);
+
+        w->scene()->selectOnly({QStringLiteral("sampler")}, {});
+        w->action(QStringLiteral("run.stopSelected"))->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(phase(), LinkPhase::Dead, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->heartbeats()->summaryText().contains(QStringLiteral("dead")),
+                                 3000);
+        auto logged = [&](zmqrpc::EventKind kind) {
+            auto* model = w->eventLog()->model();
+            for (int i = 0; i < model->rowCount(); ++i) {
+                if (model->rowAt(i).kind == kind && model->rowAt(i).node == QStringLiteral("tap"))
+                    return true;
+            }
+            return false;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(logged(zmqrpc::EventKind::HeartbeatLate), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(logged(zmqrpc::EventKind::HeartbeatLost), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(logged(zmqrpc::EventKind::SocketRecreated), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->alerts()->unacknowledgedCount() > 0, 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !w->charts()->history()->link(QStringLiteral("watched"))->recreations.empty(), 3000);
+
+        w->action(QStringLiteral("run.startSelected"))->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(phase(), LinkPhase::Alive, 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(logged(zmqrpc::EventKind::HeartbeatRecovered), 3000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->heartbeats()->summaryText().contains(QStringLiteral("dead")),
+                                 3000);
         w->action(QStringLiteral("run.stopAll"))->trigger();
     }
 
