@@ -236,8 +236,8 @@ QString EditorDocument::addNode(NodeKind kind, QPointF position) {
     node.id = topology_.unique_node_id(zmqrpc::to_string(kind));
     // "Sampler 2" for "sampler-2": the number of the id keeps names unique too.
     auto dash = node.id.rfind('-');
-    node.name = std::string(zmqrpc::display_name(kind)) +
-                (dash == std::string::npos ? "" : " " + node.id.substr(dash + 1));
+    node.name = zmqrpc::display_name(kind);
+    if (dash != std::string::npos) node.name.append(" ").append(node.id, dash + 1);
     QPointF p = snapped(position);
     node.position = {p.x(), p.y()};
     std::set<int> used = used_ports(topology_);

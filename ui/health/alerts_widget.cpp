@@ -3,6 +3,8 @@
 #include "document/editor_document.hpp"
 #include "runtime/runtime_controller.hpp"
 
+#include "monitor/table_style.hpp"
+
 #include <QBrush>
 #include <QCheckBox>
 #include <QColor>
@@ -145,22 +147,11 @@ AlertsWidget::AlertsWidget(RuntimeController* runtime, QWidget* parent)
     view_ = new QTableView(this);
     view_->setObjectName(QStringLiteral("alertsView"));
     view_->setModel(model_);
-    view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    styleLogTable(view_, {{AlertsModel::TimeColumn, 10},
+                          {AlertsModel::RuleColumn, 20},
+                          {AlertsModel::SubjectColumn, 26},
+                          {AlertsModel::TextColumn, 52}});
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    view_->setWordWrap(false);
-    view_->setShowGrid(false);
-    view_->verticalHeader()->hide();
-    view_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 6);
-    auto* header = view_->horizontalHeader();
-    header->setHighlightSections(false);
-    header->setStretchLastSection(true);
-    const int charW = view_->fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    header->resizeSection(AlertsModel::TimeColumn, charW * 10);
-    header->resizeSection(AlertsModel::RuleColumn, charW * 20);
-    header->resizeSection(AlertsModel::SubjectColumn, charW * 26);
-    header->resizeSection(AlertsModel::TextColumn, charW * 52);
 
     badge_ = new QLabel(this);
     badge_->setObjectName(QStringLiteral("alertBadge"));

@@ -3,6 +3,8 @@
 #include "document/editor_document.hpp"
 #include "runtime/runtime_controller.hpp"
 
+#include "monitor/table_style.hpp"
+
 #include <QBrush>
 #include <QColor>
 #include <QFont>
@@ -390,26 +392,15 @@ HeartbeatMonitorWidget::HeartbeatMonitorWidget(EditorDocument* doc, RuntimeContr
     view_ = new QTableView(this);
     view_->setObjectName(QStringLiteral("heartbeatView"));
     view_->setModel(proxy_);
-    view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    styleLogTable(view_, {{HeartbeatModel::LinkColumn, 20},
+                          {HeartbeatModel::RouteColumn, 28},
+                          {HeartbeatModel::StateColumn, 12},
+                          {HeartbeatModel::AgeColumn, 12},
+                          {HeartbeatModel::TimeoutColumn, 9},
+                          {HeartbeatModel::RecreatesColumn, 10}});
     view_->setSelectionMode(QAbstractItemView::SingleSelection);
-    view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view_->setSortingEnabled(true);
     view_->sortByColumn(-1, Qt::AscendingOrder);  // document order until a header is clicked
-    view_->setWordWrap(false);
-    view_->setShowGrid(false);
-    view_->verticalHeader()->hide();
-    view_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 6);
-    auto* header = view_->horizontalHeader();
-    header->setHighlightSections(false);
-    header->setStretchLastSection(true);
-    const int charW = view_->fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    header->resizeSection(HeartbeatModel::LinkColumn, charW * 20);
-    header->resizeSection(HeartbeatModel::RouteColumn, charW * 28);
-    header->resizeSection(HeartbeatModel::StateColumn, charW * 12);
-    header->resizeSection(HeartbeatModel::AgeColumn, charW * 12);
-    header->resizeSection(HeartbeatModel::TimeoutColumn, charW * 9);
-    header->resizeSection(HeartbeatModel::RecreatesColumn, charW * 10);
 
     summary_ = new QLabel(this);
     summary_->setObjectName(QStringLiteral("heartbeatSummary"));

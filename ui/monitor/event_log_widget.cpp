@@ -3,6 +3,8 @@
 #include "monitor/event_log_model.hpp"
 #include "runtime/runtime_controller.hpp"
 
+#include "monitor/table_style.hpp"
+
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
@@ -88,23 +90,11 @@ EventLogWidget::EventLogWidget(RuntimeController* runtime, QWidget* parent)
     view_ = new QTableView(this);
     view_->setObjectName(QStringLiteral("eventView"));
     view_->setModel(model_);
-    view_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    styleLogTable(view_, {{EventLogModel::TimeColumn, 14},
+                          {EventLogModel::NodeColumn, 16},
+                          {EventLogModel::KindColumn, 20},
+                          {EventLogModel::EndpointColumn, 24}});
     view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    view_->setWordWrap(false);
-    view_->setShowGrid(false);
-    view_->setAlternatingRowColors(false);
-    view_->verticalHeader()->hide();
-    // Fixed row heights: the view never measures rows, which keeps big logs fast.
-    view_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 6);
-    auto* header = view_->horizontalHeader();
-    header->setHighlightSections(false);
-    header->setStretchLastSection(true);
-    const int charW = view_->fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    header->resizeSection(EventLogModel::TimeColumn, charW * 14);
-    header->resizeSection(EventLogModel::NodeColumn, charW * 16);
-    header->resizeSection(EventLogModel::KindColumn, charW * 20);
-    header->resizeSection(EventLogModel::EndpointColumn, charW * 24);
 
     auto* copyAction = new QAction(tr("Copy"), view_);
     copyAction->setShortcut(QKeySequence::Copy);

@@ -3,6 +3,8 @@
 #include "monitor/tap_worker.hpp"
 #include "runtime/runtime_controller.hpp"
 
+#include "monitor/table_style.hpp"
+
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -64,19 +66,11 @@ TapWidget::TapWidget(RuntimeController* runtime, QWidget* parent)
     view_ = new QTableView(this);
     view_->setObjectName(QStringLiteral("tapView"));
     view_->setModel(model_);
-    view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-    view_->setWordWrap(false);
-    view_->setShowGrid(false);
-    view_->verticalHeader()->hide();
-    view_->verticalHeader()->setSectionResizeMode(QHeaderView::Fixed);
-    view_->verticalHeader()->setDefaultSectionSize(view_->fontMetrics().height() + 6);
-    auto* header = view_->horizontalHeader();
-    header->setHighlightSections(false);
-    const int charW = view_->fontMetrics().horizontalAdvance(QLatin1Char('0'));
-    header->resizeSection(TapModel::TimeColumn, charW * 14);
-    header->resizeSection(TapModel::SizeColumn, charW * 10);
+    auto* header = styleLogTable(
+        view_,
+        {{TapModel::TimeColumn, 14}, {TapModel::SizeColumn, 10}, {TapModel::EndpointColumn, 22}},
+        false);
     header->setSectionResizeMode(TapModel::MessageColumn, QHeaderView::Stretch);
-    header->resizeSection(TapModel::EndpointColumn, charW * 22);
 
     auto* top = new QHBoxLayout;
     top->setContentsMargins(0, 0, 0, 0);
