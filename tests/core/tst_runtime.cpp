@@ -236,7 +236,8 @@ class TestRuntime : public QObject {
         QVERIFY(allRunning(runtime));
         QVERIFY(waitUntil(
             [&] {
-                auto l = runtime.snapshot().link("link-1");
+                const auto snapshot = runtime.snapshot();  // link() points into it
+                const auto* l = snapshot.link("link-1");
                 return l && l->ever_heard && l->heartbeat == HeartbeatState::Alive;
             },
             3000ms));
