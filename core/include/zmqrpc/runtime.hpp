@@ -82,6 +82,7 @@ struct RuntimeSnapshot {
     std::vector<NodeStatus> nodes;  // in document order
     std::vector<LinkStatus> links;  // in document order
 
+    // Point into this snapshot (null when unknown): keep the snapshot while using them.
     const NodeStatus* node(std::string_view id) const;
     const LinkStatus* link(std::string_view id) const;
     nlohmann::json to_json() const;
