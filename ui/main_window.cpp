@@ -33,6 +33,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QSaveFile>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStandardPaths>
 #include <QStatusBar>
@@ -352,8 +353,14 @@ void MainWindow::createDocks() {
     console_ = new ConsoleWidget(doc_, runtime_, secrets_, this);
     eventLog_ = new EventLogWidget(runtime_, this);
     tap_ = new TapWidget(runtime_, this);
+    // The console's form is tall; in a scroll area the bottom docks can stay short and leave
+    // the canvas most of the window.
+    auto* consoleScroll = new QScrollArea(this);
+    consoleScroll->setWidget(console_);
+    consoleScroll->setWidgetResizable(true);
+    consoleScroll->setFrameShape(QFrame::NoFrame);
     QDockWidget* consoleDock =
-        dock(console_, tr("Console"), QStringLiteral("consoleDock"), Qt::BottomDockWidgetArea);
+        dock(consoleScroll, tr("Console"), QStringLiteral("consoleDock"), Qt::BottomDockWidgetArea);
     QDockWidget* eventsDock =
         dock(eventLog_, tr("Events"), QStringLiteral("eventsDock"), Qt::BottomDockWidgetArea);
     QDockWidget* tapDock =

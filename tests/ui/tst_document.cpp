@@ -195,6 +195,23 @@ class TestDocument : public QObject {
         QCOMPARE(x("cloud-tap"), 0.0);
     }
 
+    void documentFields() {
+        EditorDocument doc;
+        QVERIFY(doc.load(examplePath(), nullptr));
+        const std::string before = doc.topology().description();
+        doc.setDocumentDescription(QStringLiteral("first"));
+        doc.setDocumentDescription(QStringLiteral("first draft"));  // merges: one step
+        QCOMPARE(doc.topology().description(), std::string("first draft"));
+        doc.undoStack()->undo();
+        QCOMPARE(doc.topology().description(), before);
+        doc.setDocumentName(QStringLiteral("Renamed"));
+        QCOMPARE(doc.topology().name(), std::string("Renamed"));
+        doc.setHosts({{"site", "10.0.0.1"}});
+        doc.setHosts({{"site", "10.0.0.2"}});  // host edits stay separate steps
+        doc.undoStack()->undo();
+        QCOMPARE(doc.topology().hosts().front().address, std::string("10.0.0.1"));
+    }
+
     void dirtyAndClean() {
         EditorDocument doc;
         QTemporaryDir dir;

@@ -168,6 +168,16 @@ class TestMainWindow : public QObject {
         w->action(QStringLiteral("edit.redo"))->trigger();
         QCOMPARE(doc->topology().find_node("sampler-1")->property("rate"), nlohmann::json(20));
 
+        // The document's description is edited in the inspector when nothing is selected.
+        w->scene()->selectOnly({}, {});
+        auto* description =
+            w->inspector()->findChild<QPlainTextEdit*>(QStringLiteral("document.description"));
+        QVERIFY(description);
+        description->setFocus();
+        description->selectAll();
+        QTest::keyClicks(description, QStringLiteral("Drawn in a test"));
+        QTRY_COMPARE(doc->topology().description(), std::string("Drawn in a test"));
+
         // Save, reload: the same document. The title loses its mark.
         chosen_ = tmp_.filePath(QStringLiteral("drawn.json"));
         QVERIFY(w->saveAs());

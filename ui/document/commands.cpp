@@ -127,6 +127,9 @@ void SetFieldCommand::apply(const nlohmann::json& value) {
         case Field::DocumentName:
             t.set_name(value.get<std::string>());
             break;
+        case Field::DocumentDescription:
+            t.set_description(value.get<std::string>());
+            break;
         case Field::Hosts: {
             std::vector<zmqrpc::Host> hosts;
             for (const auto& h : value)

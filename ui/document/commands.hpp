@@ -67,7 +67,15 @@ class MoveNodesCommand : public DocumentCommand {
 // One field of a node, of a link or of the document. Successive edits of the same field merge.
 class SetFieldCommand : public DocumentCommand {
   public:
-    enum class Field { Property, NodeName, NodeHost, LinkHeartbeat, DocumentName, Hosts };
+    enum class Field {
+        Property,
+        NodeName,
+        NodeHost,
+        LinkHeartbeat,
+        DocumentName,
+        DocumentDescription,
+        Hosts,
+    };
     SetFieldCommand(EditorDocument* doc, Field field, QString id, QString key,
                     nlohmann::json before, nlohmann::json after, const QString& text);
     void redo() override;

@@ -377,6 +377,13 @@ void EditorDocument::setDocumentName(const QString& name) {
                                    topology_.name(), name.toStdString(), tr("Rename document")));
 }
 
+void EditorDocument::setDocumentDescription(const QString& description) {
+    if (topology_.description() == description.toStdString()) return;
+    undo_.push(new SetFieldCommand(this, SetFieldCommand::Field::DocumentDescription, {}, {},
+                                   topology_.description(), description.toStdString(),
+                                   tr("Edit description")));
+}
+
 void EditorDocument::setHosts(const std::vector<zmqrpc::Host>& hosts) {
     if (hosts == topology_.hosts()) return;
     auto toJson = [](const std::vector<zmqrpc::Host>& list) {

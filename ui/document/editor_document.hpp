@@ -65,6 +65,7 @@ class EditorDocument : public QObject {
     QString addLink(const zmqrpc::PortRef& from, const zmqrpc::PortRef& to, QString* reason);
     void setLinkHeartbeatTimeout(const QString& id, double seconds);
     void setDocumentName(const QString& name);
+    void setDocumentDescription(const QString& description);
     void setHosts(const std::vector<zmqrpc::Host>& hosts);
 
     // ---- clipboard

@@ -14,6 +14,7 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
 #include <QScrollArea>
 #include <QSignalBlocker>
@@ -240,6 +241,7 @@ QFormLayout* InspectorWidget::newPage() {
     connectAddress_ = nullptr;
     heartbeat_ = nullptr;
     description_ = nullptr;
+    descriptionCommit_ = nullptr;
     counts_ = nullptr;
     hosts_ = nullptr;
     removeHost_ = nullptr;
@@ -489,9 +491,19 @@ void InspectorWidget::buildDocumentForm() {
         const QString name = edit->text().trimmed();
         if (name != qs(doc_->topology().name())) doc_->setDocumentName(name);
     });
-    description_ = selectableLabel(QString(), page_);
+    description_ = new QPlainTextEdit(page_);
     description_->setObjectName(QStringLiteral("document.description"));
+    description_->setPlaceholderText(tr("What this topology is for, how to deploy it"));
+    description_->setMaximumHeight(description_->fontMetrics().lineSpacing() * 5 + 12);
     form->addRow(tr("Description"), description_);
+    // Typing is committed when it pauses; the document merges the steps into one undo step.
+    descriptionCommit_ = new QTimer(description_);
+    descriptionCommit_->setSingleShot(true);
+    descriptionCommit_->setInterval(500);
+    connect(description_, &QPlainTextEdit::textChanged, descriptionCommit_,
+            qOverload<>(&QTimer::start));
+    connect(descriptionCommit_, &QTimer::timeout, this,
+            [this, edit = description_] { doc_->setDocumentDescription(edit->toPlainText()); });
     counts_ = new QLabel(page_);
     form->addRow(tr("Contents"), counts_);
 
@@ -658,9 +670,11 @@ void InspectorWidget::refreshDocument() {
             .arg((topology.name().empty() ? tr("Untitled") : qs(topology.name())).toHtmlEscaped(),
                  tr("Document — %1").arg(doc_->displayName().toHtmlEscaped())));
     showText(nameEdit_, qs(topology.name()), &shownName_);
-    description_->setText(topology.description().empty()
-                              ? tr("<i>none</i>")
-                              : qs(topology.description()).toHtmlEscaped());
+    // Not while the user types in it (the caret stays where it is).
+    if (!description_->hasFocus() && description_->toPlainText() != qs(topology.description())) {
+        const QSignalBlocker block(description_);
+        description_->setPlainText(qs(topology.description()));
+    }
     counts_->setText(tr("%n node(s)", nullptr, static_cast<int>(topology.nodes().size())) +
                      QStringLiteral(", ") +
                      tr("%n link(s)", nullptr, static_cast<int>(topology.links().size())));

@@ -20,9 +20,11 @@ class QDoubleSpinBox;
 class QFormLayout;
 class QLabel;
 class QLineEdit;
+class QPlainTextEdit;
 class QPushButton;
 class QScrollArea;
 class QTableWidget;
+class QTimer;
 
 namespace studio {
 
@@ -108,7 +110,8 @@ class InspectorWidget : public QWidget {
     QLabel* linkEnds_ = nullptr;
     QLabel* connectAddress_ = nullptr;
     QDoubleSpinBox* heartbeat_ = nullptr;
-    QLabel* description_ = nullptr;
+    QPlainTextEdit* description_ = nullptr;
+    QTimer* descriptionCommit_ = nullptr;
     QLabel* counts_ = nullptr;
     QTableWidget* hosts_ = nullptr;
     QPushButton* removeHost_ = nullptr;
