@@ -106,6 +106,16 @@ void PropertyEditor::addControl(QWidget* control, int stretch) {
     if (control->toolTip().isEmpty()) control->setToolTip(qs(spec_.help));
 }
 
+void PropertyEditor::addSpinBox(QAbstractSpinBox* spin) {
+    spin->setKeyboardTracking(false);
+    spin->setCorrectionMode(QAbstractSpinBox::CorrectToPreviousValue);
+    spin->setGroupSeparatorShown(true);
+    spin->setAccelerated(true);
+    spin->setMinimumWidth(110);
+    addControl(spin);
+    row_->insertStretch(row_->count() - 1, 1);
+}
+
 void PropertyEditor::setValue(const json& value, bool isSet) {
     const bool same = value == shown_ && !shown_.is_discarded() && isSet == isSet_;
     isSet_ = isSet;
@@ -230,13 +240,7 @@ class IntegerEditor : public PropertyEditor {
         const double lo = bounded ? std::max(spec.minimum, double(INT_MIN)) : double(INT_MIN);
         const double hi = bounded ? std::min(spec.maximum, double(INT_MAX)) : double(INT_MAX);
         spin_->setRange(static_cast<int>(std::ceil(lo)), static_cast<int>(std::floor(hi)));
-        spin_->setKeyboardTracking(false);
-        spin_->setCorrectionMode(QAbstractSpinBox::CorrectToPreviousValue);
-        spin_->setGroupSeparatorShown(true);
-        spin_->setAccelerated(true);
-        spin_->setMinimumWidth(110);
-        addControl(spin_);
-        row_->insertStretch(row_->count() - 1, 1);
+        addSpinBox(spin_);
         connect(spin_, &QSpinBox::valueChanged, this,
                 [this](int value) { commitIfChanged(json(static_cast<std::int64_t>(value))); });
     }
@@ -271,13 +275,7 @@ class NumberEditor : public PropertyEditor {
             // Zero disables heartbeats and the like: say so instead of "0.000 s".
             if (spec.minimum == 0) spin_->setSpecialValueText(tr("0 (off)"));
         }
-        spin_->setKeyboardTracking(false);
-        spin_->setCorrectionMode(QAbstractSpinBox::CorrectToPreviousValue);
-        spin_->setGroupSeparatorShown(true);
-        spin_->setAccelerated(true);
-        spin_->setMinimumWidth(110);
-        addControl(spin_);
-        row_->insertStretch(row_->count() - 1, 1);
+        addSpinBox(spin_);
         connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double value) {
             // The spin box rounds to its decimals: a shown 0.1 is not a change of 0.1.
             if (shown_.is_number() && std::fabs(shown_.get<double>() - value) <

@@ -17,6 +17,7 @@
 
 class QLabel;
 class QToolButton;
+class QAbstractSpinBox;
 class QHBoxLayout;
 
 namespace studio {
@@ -70,6 +71,9 @@ class PropertyEditor : public QWidget {
     virtual void showValue(const nlohmann::json& value, bool isSet) = 0;
     // Adds the main control in front of the reset button.
     void addControl(QWidget* control, int stretch = 1);
+    // A spin box the way every numeric editor has it: commits on Enter or focus-out (not per
+    // keystroke), reverts text out of range, a fixed width with the row's slack after it.
+    void addSpinBox(QAbstractSpinBox* spin);
     // The spec's verdict on `value` (empty when fine).
     QString check(const nlohmann::json& value) const;
     // Shows or clears a problem: a red frame on `frameOf` and the text under the field.
