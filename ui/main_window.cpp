@@ -616,13 +616,15 @@ bool MainWindow::openFile(const QString& path) {
     if (!maybeSave()) return false;
     QString error;
     if (!doc_->load(path, &error)) {
-        QMessageBox box(QMessageBox::Warning, tr("Cannot open"), tr("Cannot open %1").arg(path),
-                        QMessageBox::Ok, this);
-        box.setDetailedText(error);
-        if (prompt_)
+        if (prompt_) {
             prompt_(tr("Cannot open"), error, QMessageBox::Ok);
-        else
+        } else {
+            // Every located error of the file, one per line, under "Show Details".
+            QMessageBox box(QMessageBox::Warning, tr("Cannot open"), tr("Cannot open %1").arg(path),
+                            QMessageBox::Ok, this);
+            box.setDetailedText(error);
             box.exec();
+        }
         statusBar()->showMessage(error.section('\n', 0, 0), 10000);
         return false;
     }
