@@ -86,7 +86,7 @@ struct Proxy::Impl final : detail::Actor {
           rep(*this, options.input, options,
               [this](detail::Envelope&& e, std::string_view m) { on_rep(std::move(e), m); }),
           sub(
-              *this, options.input, options, [this](std::string&& m) { on_sub(std::move(m)); },
+              *this, options.input, options, [this](zmq::message_t&& m) { on_sub(std::move(m)); },
               // Sub2Pub passes heartbeats on, as pyzmqrpc does, so that subscribers behind
               // it can supervise the publishers in front of it.
               [this](const std::string&, std::string_view, bool heartbeat) {
@@ -183,8 +183,17 @@ struct Proxy::Impl final : detail::Actor {
         return true;
     }
 
-    void on_sub(std::string&& message) {
-        Item item{std::move(message), {}};
+    void on_sub(zmq::message_t&& message) {
+        // Sub2Pub: a PUB send never blocks, so the queue is empty between messages; the frame
+        // goes straight out, the one libzmq received (as zmq_proxy forwards), not a copy.
+        if (kind == ProxyKind::Sub2Pub && queue.empty()) {
+            stats_.queue.received.add();
+            pub.publish(std::move(message));
+            stats_.queue.delivered.add();
+            return;
+        }
+        // Anything that waits in the queue is copied out of libzmq's receive buffer.
+        Item item{message.to_string(), {}};
         enqueue(item);
         pump();
     }

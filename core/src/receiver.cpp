@@ -19,7 +19,8 @@ struct Receiver::Impl final : detail::Actor {
           rep(*this, options, options,
               [this](detail::Envelope&& e, std::string_view m) { on_rep(e, m); }),
           sub(
-              *this, options, options, [this](std::string&& m) { on_sub(m); }, options.tap) {
+              *this, options, options, [this](zmq::message_t&& m) { on_sub(m.to_string_view()); },
+              options.tap) {
         if (!handler) throw ConfigError(stats_.name + ": no message handler");
         if (options.rep_bind.empty() && options.sub_connect.empty()) {
             throw ConfigError(stats_.name +
@@ -54,7 +55,7 @@ struct Receiver::Impl final : detail::Actor {
         rep.reply(envelope, reply);
     }
 
-    void on_sub(const std::string& message) {
+    void on_sub(std::string_view message) {
         try {
             (void)handler(message, Origin::Sub);
         } catch (const std::exception& e) {

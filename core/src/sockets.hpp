@@ -87,7 +87,9 @@ bool recv_frames(zmq::socket_t& socket, std::vector<zmq::message_t>& frames);
 
 class SubInput {
   public:
-    using Deliver = std::function<void(std::string&& message)>;
+    // The received frame itself: a proxy may send it on as it is (no copy); it may hold on to a
+    // share of libzmq's 8 KiB receive buffer, so whoever keeps a message copies it out.
+    using Deliver = std::function<void(zmq::message_t&& message)>;
     // tap (optional) sees every single-frame message, heartbeats included, before filtering.
     using Tap =
         std::function<void(const std::string& endpoint, std::string_view message, bool heartbeat)>;
@@ -169,6 +171,8 @@ class PubOutput {
     MonitoredSocket* socket() noexcept { return socket_.get(); }
     std::string endpoint() const { return stats_ ? stats_->endpoint() : std::string{}; }
     void publish(std::string_view message);
+    // Sends the frame itself (a proxy forwarding what it received: no copy).
+    void publish(zmq::message_t&& message);
     void send_heartbeat();
     // Reads subscription messages; keeps subscribers() exact.
     void drain_subscriptions();
@@ -176,6 +180,8 @@ class PubOutput {
     std::chrono::milliseconds heartbeat_interval() const noexcept { return heartbeat_interval_; }
 
   private:
+    void count_sent(bool sent, std::size_t bytes) noexcept;
+
     Context& context_;
     ComponentStats& component_;
     Reporter reporter_;

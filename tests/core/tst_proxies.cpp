@@ -152,9 +152,26 @@ void TestProxies::sub2Pub() {
     auto got = tap.real();
     for (int i = 0; i < 20; ++i)
         QCOMPARE(got[i], "message " + std::to_string(i));
+
+    // Sizes below, around and across libzmq's 8 KiB receive buffer, back to back: the proxy sends
+    // on the very frames it received, which share that buffer, so each must arrive whole.
+    std::vector<std::string> sent;
+    for (int i = 0; i < 60; ++i) {
+        std::string m(static_cast<std::size_t>(i * 397 % 20000 + 2),
+                      static_cast<char>('a' + i % 26));
+        m.front() = '<';
+        m.back() = '>';
+        sent.push_back(m);
+        source.publish(m);
+    }
+    QVERIFY(waitUntil([&] { return tap.real().size() == 80; }));
+    got = tap.real();
+    for (int i = 0; i < 60; ++i)
+        QVERIFY2(got[20 + static_cast<std::size_t>(i)] == sent[static_cast<std::size_t>(i)],
+                 qPrintable(QString("message %1 (%2 bytes) changed").arg(i).arg(sent[i].size())));
     QVERIFY(waitUntil([&] {
         auto q = proxy.metrics().queue;
-        return q.fill == 0 && q.delivered == q.received && q.received >= 21;  // + the probe(s)
+        return q.fill == 0 && q.delivered == q.received && q.received >= 81;  // + the probe(s)
     }));
     auto m = proxy.metrics();
     QVERIFY(queueBalanced(m.queue));
