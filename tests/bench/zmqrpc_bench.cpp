@@ -5,6 +5,7 @@
 //   zmqrpc_bench --quick    small sizes, a few seconds (what the CTest smoke check runs)
 //   zmqrpc_bench --json     machine-readable output instead of the table
 //   zmqrpc_bench --only N   one measurement (1..7), e.g. to profile it
+//   zmqrpc_bench --cpu N    the CPU the round-trip rows are pinned to (default: the first allowed)
 //
 // Everything binds to tcp://127.0.0.1:* and reads the endpoint back; every loop is bounded in
 // count and in time. Raw libzmq runs on its own context with libzmq's defaults (one I/O thread),
@@ -14,11 +15,21 @@
 // in child processes (this program re-executed), so that measurements do not pollute each other.
 // Beside each latency and rate, the process CPU per call or message is given: on a shared, loaded
 // machine it is steadier than wall-clock figures and shows where the cost is.
+//
+// The round trips (rows 1 and 4) are chains: each thread waits for the one before it. They are
+// measured twice. Judged: in a child process whose every thread (client, servers, proxy, both
+// contexts' I/O threads) shares one CPU, so that a round trip costs the work done on it and
+// nothing else. Beside it, for information: in this process, threads wherever the scheduler puts
+// them. There every hand-off that crosses to an idle CPU adds that CPU's wake-up (about 10 us on
+// a small VM), and how many of a chain's hand-offs cross depends on where the scheduler happened
+// to put its threads, for raw libzmq as much as for zmqrpc, and more for a longer chain (a proxy
+// hop). The throughput rows (2, 3) are pipelines, which need every CPU, and run unpinned.
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <zmq.hpp>
 
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
@@ -154,6 +165,36 @@ struct Row {
 
 std::string verdict(bool met) {
     return met ? "yes" : "NO";
+}
+
+// A row as --json prints it, and as a child process hands it to its parent.
+json row_json(const Row& r) {
+    json j = r.data;
+    j["id"] = r.id;
+    j["name"] = r.name;
+    j["met"] = r.verdict;
+    j["measured"] = r.measured;
+    j["note"] = r.note;
+    j["cells"] = {{"ours", r.ours}, {"raw", r.raw}, {"ratio", r.ratio}, {"target", r.target}};
+    return j;
+}
+
+Row row_from_json(json j) {
+    Row r;
+    r.id = j.at("id").get<std::string>();
+    r.name = j.at("name").get<std::string>();
+    r.verdict = j.at("met").get<std::string>();
+    r.measured = j.at("measured").get<bool>();
+    r.note = j.at("note").get<std::string>();
+    const json& cells = j.at("cells");
+    r.ours = cells.at("ours").get<std::string>();
+    r.raw = cells.at("raw").get<std::string>();
+    r.ratio = cells.at("ratio").get<std::string>();
+    r.target = cells.at("target").get<std::string>();
+    for (const char* key : {"id", "name", "met", "measured", "note", "cells"})
+        j.erase(key);
+    r.data = std::move(j);
+    return r;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -911,7 +952,8 @@ int child_main(const std::string& mode, const std::string& upstream, std::size_t
 // The parent's side of one child.
 class Child {
   public:
-    Child(const std::string& mode, const std::string& upstream, std::size_t count) {
+    // Runs this program as `zmqrpc_bench --child ARGS...`.
+    explicit Child(std::vector<std::string> args) {
         int fds[2];
         if (pipe(fds) != 0) throw std::runtime_error("pipe failed");
         posix_spawn_file_actions_t actions;
@@ -919,13 +961,12 @@ class Child {
         posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
         posix_spawn_file_actions_addclose(&actions, fds[0]);
         posix_spawn_file_actions_addclose(&actions, fds[1]);
-        std::string exe = "/proc/self/exe", flag = "--child", n = std::to_string(count);
-        std::vector<char*> argv{exe.data(),
-                                flag.data(),
-                                const_cast<char*>(mode.c_str()),
-                                const_cast<char*>(upstream.c_str()),
-                                n.data(),
-                                nullptr};
+        std::string exe = "/proc/self/exe";
+        args.insert(args.begin(), {exe, "--child"});
+        std::vector<char*> argv;
+        for (auto& a : args)
+            argv.push_back(a.data());
+        argv.push_back(nullptr);
         int rc = posix_spawn(&pid_, exe.c_str(), &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         close(fds[1]);
@@ -992,7 +1033,7 @@ class Child {
 };
 
 json run_idle_child(const std::string& mode, const std::string& upstream) {
-    Child child(mode, upstream, 0);
+    Child child({mode, upstream, "0"});
     if (!child.ready(10s)) throw std::runtime_error(mode + ": child not ready");
     return child.result(10s);
 }
@@ -1005,7 +1046,7 @@ json run_queue_child(const std::string& mode, std::size_t count) {
     po.pub_bind = "tcp://127.0.0.1:*";
     po.pub_hwm = static_cast<int>(count) + 1000;  // all of them fit: nothing dropped here
     RpcClient publisher(po);
-    Child child(mode, publisher.sender().pub_endpoint(), count);
+    Child child({mode, publisher.sender().pub_endpoint(), std::to_string(count)});
     if (!child.ready(10s)) throw std::runtime_error(mode + ": child not ready");
     if (!publisher.sender().wait_for_subscribers(1, 10s))
         throw std::runtime_error(mode + ": child did not subscribe");
@@ -1014,6 +1055,86 @@ json run_queue_child(const std::string& mode, std::size_t count) {
     json r = child.result(40s);
     r["message_bytes"] = message.size();
     return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips on one CPU (rows 1 and 4, judged) and wherever the scheduler puts them (1s, 4s)
+
+std::unique_ptr<RpcServer> start_echo_server() {
+    RpcServerOptions so;
+    so.name = "bench-echo-server";
+    so.rep_bind = "tcp://127.0.0.1:*";
+    auto server = std::make_unique<RpcServer>(so, echo_functions());
+    server->start();
+    return server;
+}
+
+Row round_trip(const std::string& which, const Sizes& z, zmq::context_t& raw_context,
+               const std::string& echo_ep) {
+    if (which == "1") return bench_req_rep(z, raw_context, echo_ep);
+    if (which == "4") return bench_rep2req(z, echo_ep);
+    throw std::invalid_argument("no round-trip row " + which);
+}
+
+// The child's side: pins itself before it starts any thread (threads inherit the affinity of the
+// thread that creates them: libzmq's I/O threads, the servers' and the proxy's), runs one row.
+int pinned_child_main(int cpu, const std::string& which, bool quick) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        std::cerr << "cannot pin to CPU " << cpu << ": " << std::strerror(errno) << "\n";
+        return 1;
+    }
+    zmq::context_t raw_context;
+    auto echo_server = start_echo_server();
+    Row row = round_trip(which, quick ? kQuick : kFull, raw_context, echo_server->rep_endpoint());
+    echo_server->stop();
+    row.name += " [one CPU]";
+    row.note = "every thread on CPU " + std::to_string(cpu) + " (child process); " + row.note;
+    row.data["cpu"] = cpu;
+    std::cout << "RESULT " << row_json(row).dump() << std::endl;
+    return 0;
+}
+
+Row pinned_round_trip(const std::string& which, int cpu, bool quick) {
+    Child child({"pinned", std::to_string(cpu), which, quick ? "1" : "0"});
+    return row_from_json(child.result(120s));
+}
+
+// The same round trip in this process, threads unpinned: printed, not judged.
+Row scheduled_round_trip(const std::string& which, const Sizes& z, zmq::context_t& raw_context,
+                         const std::string& echo_ep) {
+    Row row = round_trip(which, z, raw_context, echo_ep);
+    row.id += "s";
+    row.name += " [any CPU]";
+    row.target = "(" + row.target + ")";
+    row.verdict = "(" + row.verdict + ")";
+    row.note =
+        "threads where the scheduler puts them; not judged: a hand-off to an idle CPU "
+        "adds its wake-up, and how many do varies from run to run (see the top of "
+        "zmqrpc_bench.cpp); " +
+        row.note;
+    row.data["cpu"] = nullptr;
+    return row;
+}
+
+// The lowest CPU this process may run on.
+int first_allowed_cpu() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+            if (CPU_ISSET(cpu, &set)) return cpu;
+    }
+    return 0;
+}
+
+bool cpu_allowed(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    return cpu >= 0 && cpu < CPU_SETSIZE && sched_getaffinity(0, sizeof set, &set) == 0 &&
+           CPU_ISSET(cpu, &set);
 }
 
 std::string mib(double kib) {
@@ -1138,7 +1259,7 @@ void print_table(const std::vector<Row>& rows) {
 }
 
 int usage() {
-    std::cerr << "usage: zmqrpc_bench [--quick] [--json] [--only 1..7]\n";
+    std::cerr << "usage: zmqrpc_bench [--quick] [--json] [--only 1..7] [--cpu N]\n";
     return 64;
 }
 
@@ -1146,6 +1267,14 @@ int usage() {
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 5 && args[0] == "--child" && args[1] == "pinned") {
+        try {
+            return pinned_child_main(std::stoi(args[2]), args[3], args[4] == "1");
+        } catch (const std::exception& e) {
+            std::cerr << "child pinned " << args[3] << ": " << e.what() << "\n";
+            return 1;
+        }
+    }
     if (args.size() == 4 && args[0] == "--child") {
         try {
             return child_main(args[1], args[2], std::stoul(args[3]));
@@ -1156,16 +1285,28 @@ int main(int argc, char** argv) {
     }
     bool quick = false, as_json = false;
     std::string only;  // run one measurement (for profiling): 1..7
+    int cpu = first_allowed_cpu();
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];
         if (a == "--only" && i + 1 < args.size()) {
             only = args[++i];
+        } else if (a == "--cpu" && i + 1 < args.size()) {
+            const std::string& value = args[++i];
+            char* end = nullptr;
+            long n = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || n < 0 || n >= CPU_SETSIZE ||
+                !cpu_allowed(static_cast<int>(n))) {
+                std::cerr << "zmqrpc_bench: --cpu " << value
+                          << ": not a CPU this process may run on\n";
+                return 64;
+            }
+            cpu = static_cast<int>(n);
         } else if (a == "--quick") {
             quick = true;
         } else if (a == "--json") {
             as_json = true;
         } else if (a == "--help" || a == "-h") {
-            std::cout << "usage: zmqrpc_bench [--quick] [--json] [--only 1..7]\n";
+            std::cout << "usage: zmqrpc_bench [--quick] [--json] [--only 1..7] [--cpu N]\n";
             return 0;
         } else {
             return usage();
@@ -1197,28 +1338,30 @@ int main(int argc, char** argv) {
 
     {
         zmq::context_t raw_context;
-        RpcServerOptions so;
-        so.name = "bench-echo-server";
-        so.rep_bind = "tcp://127.0.0.1:*";
-        RpcServer echo_server(so, echo_functions());
-        echo_server.start();
-        const std::string echo_ep = echo_server.rep_endpoint();
+        auto echo_server = start_echo_server();
+        const std::string echo_ep = echo_server->rep_endpoint();
+        auto round_trips = [&](const std::string& which) {
+            rows.push_back(pinned_round_trip(which, cpu, quick));
+            rows.push_back(scheduled_round_trip(which, z, raw_context, echo_ep));
+        };
 
-        attempt("1", "REQ/REP round trip",
-                [&] { rows.push_back(bench_req_rep(z, raw_context, echo_ep)); });
+        attempt("1", "REQ/REP round trip", [&] { round_trips("1"); });
         attempt("2", "PUB -> SUB dispatch", [&] { rows.push_back(bench_pub_sub(z, raw_context)); });
         attempt("3", "Sub2Pub proxy", [&] { rows.push_back(bench_sub2pub(z, raw_context)); });
-        attempt("4", "Rep2Req proxy", [&] { rows.push_back(bench_rep2req(z, echo_ep)); });
+        attempt("4", "Rep2Req proxy", [&] { round_trips("4"); });
         attempt("5", "heartbeat timeout", [&] { rows.push_back(bench_heartbeat(z)); });
         attempt("6", "REQ timeout", [&] { rows.push_back(bench_req_timeout(z, raw_context)); });
-        echo_server.stop();
+        echo_server->stop();
     }
     attempt("7", "memory", [&] {
         for (auto& r : bench_memory(z))
             rows.push_back(std::move(r));
     });
 
-    const std::size_t expected = only.empty() ? 8 : only == "7" ? 2 : 1;  // 1-6, 7a, 7b
+    // 1, 1s, 2, 3, 4, 4s, 5, 6, 7a, 7b
+    const std::size_t expected = only.empty()                                  ? 10
+                                 : (only == "1" || only == "4" || only == "7") ? 2
+                                                                               : 1;
     std::size_t measured = static_cast<std::size_t>(
         std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.measured; }));
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
@@ -1229,20 +1372,15 @@ int main(int argc, char** argv) {
                  {"seconds", seconds},
                  {"load_average_at_end", load_average()}};
         out["rows"] = json::array();
-        for (const auto& r : rows) {
-            json j = r.data;
-            j["id"] = r.id;
-            j["name"] = r.name;
-            j["met"] = r.verdict;
-            j["measured"] = r.measured;
-            j["note"] = r.note;
-            out["rows"].push_back(std::move(j));
-        }
+        out["pinned_cpu"] = cpu;
+        for (const auto& r : rows)
+            out["rows"].push_back(row_json(r));
         out["complete"] = measured == expected;
         std::cout << out.dump(2) << "\n";
     } else {
         std::cout << "mode: " << (quick ? "quick" : "full") << ", " << fmt(seconds, 1)
-                  << " s, load average at end " << load_average() << "\n\n";
+                  << " s, rows 1 and 4 pinned to CPU " << cpu << ", load average at end "
+                  << load_average() << "\n\n";
         print_table(rows);
     }
     // On stderr, so that --json output stays pure; CTest's smoke check reads both streams.
