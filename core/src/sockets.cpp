@@ -24,6 +24,22 @@ std::string frames_text(std::size_t n) {
     return "multipart message of " + std::to_string(n) +
            " frames refused: pyzmqrpc messages are a single frame";
 }
+
+std::string bind_error_text(int error) {
+    std::string text = zmq_strerror(error);
+    switch (error) {
+        case ENODEV:  // libzmq: neither an address nor an interface name it can resolve
+            return text + " (not an address or interface of this host)";
+        case EADDRNOTAVAIL:
+            return text + " (not an address of this host)";
+        case EACCES:
+            return text + " (ports below 1024 need privileges)";
+        case ENOENT:  // only ipc:// binds say this
+            return text + " (an ipc:// path's directory must exist)";
+        default:
+            return text;
+    }
+}
 }  // namespace
 
 std::string ms_text(std::chrono::milliseconds ms) {
@@ -157,13 +173,15 @@ std::string MonitoredSocket::bind(const std::string& endpoint) {
             socket_.bind(endpoint);
             break;
         } catch (const zmq::error_t& e) {
-            bool transient = e.num() == EAGAIN || e.num() == EADDRINUSE;
+            // With a monitor attached, zmq_bind's errno is EAGAIN whatever went wrong (sending
+            // the BIND_FAILED event overwrites it); the event itself carries the real one.
+            bind_errno_ = 0;
+            drain_monitor();
+            const int error = bind_errno_ != 0 ? bind_errno_ : e.num();
+            const bool transient = error == EADDRINUSE;
             if (!transient || Clock::now() >= give_up) {
-                // With a monitor attached, libzmq reports a busy address as EAGAIN (sending the
-                // BIND_FAILED event overwrites errno): say what it really is.
-                std::string reason = transient ? "Address already in use" : e.what();
                 throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role +
-                                  " to '" + endpoint + "': " + reason);
+                                  " to '" + endpoint + "': " + bind_error_text(error));
             }
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
@@ -217,6 +235,7 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
             reporter_.emit(EventKind::Listening, endpoint, "listening (" + stats_.role + ")");
             break;
         case ZMQ_EVENT_BIND_FAILED:
+            bind_errno_ = static_cast<int>(value);
             stats_.errors.add();
             reporter_.emit(EventKind::Error, endpoint,
                            "bind failed: " + std::string(zmq_strerror(static_cast<int>(value))));

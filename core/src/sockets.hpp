@@ -72,6 +72,7 @@ class MonitoredSocket {
     Reporter reporter_;
     zmq::socket_t socket_;
     zmq::socket_t monitor_;
+    int bind_errno_ = 0;  // from the last BIND_FAILED event
     std::string zap_domain_;
     std::uint64_t handshakes_ = 0;
     Clock::time_point next_drain_{};

@@ -707,6 +707,13 @@ class TestCli : public QObject {
         // A PUB bind on a taken port says the same.
         r = run({"publish", "ping", "--pub", m_ep, "--wait", "0.1"});
         VERIFY_RUN(r, r.code == 3 && r.err.contains(QStringLiteral("Address already in use")));
+        // An address this host does not have is told apart from a busy one (binding it sends
+        // nothing anywhere).
+        r = run({"serve", "--rep", "tcp://300.0.0.1:5555"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+        QCOMPARE(nonEmptyLines(r.err).size(), 1);
+        VERIFY_RUN(r, r.err.contains(QStringLiteral("not an address or interface of this host")) &&
+                          !r.err.contains(QStringLiteral("already in use")));
     }
 
     // ---- publish, snoop, heartbeat
