@@ -572,15 +572,17 @@ void MainWindow::updateStatus() {
     problemLabel_->setText(errors + warnings == 0
                                ? tr("No problems")
                                : tr("%1 error(s), %2 warning(s)").arg(errors).arg(warnings));
-    int running = 0, failed = 0, total = 0;
+    int running = 0, failed = 0, waiting = 0, total = 0;
     for (const auto& n : runtime_->snapshot().nodes) {
         if (n.state == zmqrpc::NodeState::External || n.state == zmqrpc::NodeState::Remote)
             continue;
         ++total;
         if (n.state == zmqrpc::NodeState::Running) ++running;
         if (n.state == zmqrpc::NodeState::Failed) ++failed;
+        if (n.state == zmqrpc::NodeState::Waiting) ++waiting;
     }
     QString text = tr("%1 of %2 node(s) running").arg(running).arg(total);
+    if (waiting) text += tr(", %1 waiting").arg(waiting);
     if (failed) text += tr(", %1 failed").arg(failed);
     if (runtime_->isBusy()) text += tr(" …");
     runLabel_->setText(text);

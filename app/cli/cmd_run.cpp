@@ -153,8 +153,10 @@ Command add_run(CLI::App& parent) {
         "status table (state, rates, queue fill, heartbeat health) at start, on every notable "
         "event (at most once a second; the event itself goes to stderr), every "
         "--status-interval seconds and on SIGUSR1; stops on SIGINT/SIGTERM. Exit 3 when the "
-        "topology cannot load or validate, the metrics endpoint cannot bind, or every node "
-        "failed; single failed nodes are shown in the table and the rest runs.");
+        "topology cannot load or validate, the metrics endpoint cannot bind, or no node "
+        "could start (each failed, or waits for an upstream that chooses its port when it "
+        "binds and does not run); single failed nodes are shown in the table and the rest "
+        "runs.");
     app->add_option("FILE", args->file, "topology file (.json)")->required();
     app->add_option("--host", args->host,
                     "run only the nodes of this host (as the file names it); default: every node");
@@ -304,13 +306,26 @@ Command add_run(CLI::App& parent) {
             auto first = runtime.snapshot();
             std::cout << format_status_table(first, topology) << std::endl;
             last_table = Clock::now();
-            const bool all_failed = std::all_of(ids.begin(), ids.end(), [&](const auto& id) {
-                const auto* status = first.node(id);
-                return status && status->state == zmqrpc::NodeState::Failed;
-            });
-            if (all_failed) {
-                throw Failure{kCannotStart, ids.size() == 1 ? "the node failed to start"
-                                                            : "every node failed to start"};
+            // Nothing here restarts a failed node, so a node waiting for one waits for ever.
+            auto count = [&](zmqrpc::NodeState state) {
+                return std::count_if(ids.begin(), ids.end(), [&](const auto& id) {
+                    const auto* status = first.node(id);
+                    return status && status->state == state;
+                });
+            };
+            const auto failed = count(zmqrpc::NodeState::Failed);
+            const auto waiting = count(zmqrpc::NodeState::Waiting);
+            if (static_cast<std::size_t>(failed + waiting) == ids.size()) {
+                std::string why;
+                if (waiting == 0) {
+                    why =
+                        ids.size() == 1 ? "the node failed to start" : "every node failed to start";
+                } else {
+                    why = ids.size() == 1 ? "the node waits for a node that does not run"
+                                          : "no node could start: each failed or waits for a "
+                                            "node that does not run";
+                }
+                throw Failure{kCannotStart, why};
             }
 
             bool table_due = false;

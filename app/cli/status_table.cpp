@@ -173,8 +173,9 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         ++states[status.state];
         switch (status.state) {
             case zmqrpc::NodeState::Failed:
+            case zmqrpc::NodeState::Waiting:
                 if (!status.reason.empty())
-                    state = shorten("failed: " + status.reason, kReasonWidth);
+                    state = shorten(state + ": " + status.reason, kReasonWidth);
                 break;
             case zmqrpc::NodeState::Remote:
                 state = "remote(" + status.host + ")";
@@ -233,17 +234,19 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         out << line(row.cells);
 
     // The table shortens reasons; the whole of each is worth reading.
-    std::vector<std::string> failures;
-    for (const auto& status : snapshot.nodes) {
-        if (status.state == zmqrpc::NodeState::Failed && !status.reason.empty() &&
-            status.reason.size() + 8 > kReasonWidth) {
-            failures.push_back("  " + status.id + ": " + status.reason + "\n");
+    for (auto which : {zmqrpc::NodeState::Failed, zmqrpc::NodeState::Waiting}) {
+        const std::string name = zmqrpc::to_string(which);
+        std::vector<std::string> reasons;
+        for (const auto& status : snapshot.nodes) {
+            if (status.state == which && !status.reason.empty() &&
+                status.reason.size() + name.size() + 2 > kReasonWidth) {
+                reasons.push_back("  " + status.id + ": " + status.reason + "\n");
+            }
         }
-    }
-    if (!failures.empty()) {
-        out << "failed:\n";
-        for (const auto& f : failures)
-            out << f;
+        if (reasons.empty()) continue;
+        out << name << ":\n";
+        for (const auto& r : reasons)
+            out << r;
     }
 
     std::vector<std::string> troubles;

@@ -43,6 +43,8 @@ const char* to_string(NodeState state) noexcept {
             return "external";
         case NodeState::Remote:
             return "remote";
+        case NodeState::Waiting:
+            return "waiting";
     }
     return "unknown";
 }
@@ -51,7 +53,7 @@ namespace {
 
 NodeState node_state_from_string(std::string_view text) {
     for (auto s : {NodeState::Stopped, NodeState::Starting, NodeState::Running, NodeState::Stopping,
-                   NodeState::Failed, NodeState::External, NodeState::Remote}) {
+                   NodeState::Failed, NodeState::External, NodeState::Remote, NodeState::Waiting}) {
         if (text == to_string(s)) return s;
     }
     throw std::invalid_argument("unknown node state '" + std::string(text) + "'");
@@ -63,6 +65,14 @@ std::int64_t to_unix_ms(SystemClock::time_point t) {
 SystemClock::time_point from_unix_ms(std::int64_t ms) {
     return SystemClock::time_point(std::chrono::milliseconds(ms));
 }
+
+// A node cannot start yet: a node it connects to chooses its port when it binds, runs here, and
+// has not bound.
+struct BinderNotBound : ConfigError {
+    BinderNotBound(std::string binder_id, const std::string& text)
+        : ConfigError(text), binder(std::move(binder_id)) {}
+    std::string binder;
+};
 
 bool is_ephemeral(const std::string& endpoint) {
     if (endpoint.rfind("tcp://", 0) != 0) return false;
@@ -225,6 +235,7 @@ struct Runtime::Impl {
         std::map<std::string, std::string> link_endpoints;
         std::deque<Sample> samples;
         double rate_in = 0, rate_out = 0;
+        std::string waiting_for;  // the binder a Waiting node waits for
     };
 
     Topology topology;
@@ -253,6 +264,7 @@ struct Runtime::Impl {
     }
 
     void set_state(Slot& slot, const std::string& id, NodeState state, std::string reason = {}) {
+        if (state != NodeState::Waiting) slot.waiting_for.clear();
         slot.state = state;
         slot.reason = std::move(reason);
         slot.since = SystemClock::now();
@@ -275,8 +287,27 @@ struct Runtime::Impl {
             } else if (slot.state == NodeState::External || slot.state == NodeState::Remote) {
                 slot.state = NodeState::Stopped;
                 slot.reason.clear();
+            } else if (slot.state == NodeState::Waiting && !waits_for_local_binder(node.id)) {
+                // An edit took away what it waited for: it might start now, or fail, but not
+                // behind the user's back; they start it again.
+                set_state(slot, node.id, NodeState::Stopped,
+                          "stopped waiting for '" + slot.waiting_for +
+                              "': the topology changed; start it again");
             }
         }
+    }
+
+    // Whether node `id` still connects to the node its slot waits for, and that one runs here.
+    bool waits_for_local_binder(const std::string& id) const {
+        const Slot& slot = slots.at(id);
+        const Node* binder = topology.find_node(slot.waiting_for);
+        if (!binder || !is_local(*binder)) return false;
+        for (const Link* link : topology.links_of(id)) {
+            if (connector_of(topology, *link).node == id &&
+                binder_of(topology, *link).node == slot.waiting_for)
+                return true;
+        }
+        return false;
     }
 
     // The endpoint a connector uses for `link`: the binder's actual endpoint when it runs here
@@ -304,6 +335,17 @@ struct Runtime::Impl {
             derived.clear();
         }
         return derived;
+    }
+
+    // The node `link`'s connector must wait for, if any: a binder that chooses its port when it
+    // binds, runs here, and has not bound (nor ever bound: its port would be kept).
+    std::string unbound_local_binder(const Link& link) const {
+        const PortRef& binder = binder_of(topology, link);
+        auto it = slots.find(binder.node);
+        const Node* node = topology.find_node(binder.node);
+        if (it == slots.end() || !node || !is_local(*node)) return {};
+        if (it->second.instance || it->second.sticky.count(binder.port)) return {};
+        return is_ephemeral(topology.connect_address(link)) ? binder.node : std::string{};
     }
 
     // Everything node `id` needs to run. Throws ConfigError (missing password, unresolved
@@ -341,7 +383,14 @@ struct Runtime::Impl {
             if (connector.node != node.id) continue;
             std::string error;
             std::string ep = connect_endpoint(*link, error);
-            if (ep.empty()) throw ConfigError(error);
+            if (ep.empty()) {
+                std::string binder = unbound_local_binder(*link);
+                if (!binder.empty()) {
+                    throw BinderNotBound(binder, "until '" + binder + "' binds (link '" + link->id +
+                                                     "'): it chooses its port when it binds");
+                }
+                throw ConfigError(error);
+            }
             slot.link_endpoints[link->id] = ep;
             if (link->to.node == node.id) {  // PUB -> our SUB
                 c.sub_connect.emplace_back(ep, std::chrono::milliseconds(static_cast<std::int64_t>(
@@ -416,21 +465,26 @@ struct Runtime::Impl {
             order = start_order(ids);
         }
         for (const auto& id : order)
-            start_one(id);
+            start_with_waiting(id);
     }
 
-    void start_one(const std::string& id) {
+    // True when it started now (not when it ran already, waits or failed). ops held.
+    bool start_one(const std::string& id) {
         std::unique_ptr<detail::NodeInstance> instance;
         {
             std::lock_guard lock(mutex);
             Slot& slot = slots.at(id);
-            if (slot.instance) return;  // running already
+            if (slot.instance) return false;  // running already
             set_state(slot, id, NodeState::Starting);
             try {
                 instance = detail::make_node_instance(build_config(*topology.find_node(id), slot));
+            } catch (const BinderNotBound& e) {
+                set_state(slot, id, NodeState::Waiting, e.what());
+                slot.waiting_for = e.binder;
+                return false;
             } catch (const std::exception& e) {
                 set_state(slot, id, NodeState::Failed, e.what());
-                return;
+                return false;
             }
         }
         std::string failure;
@@ -444,7 +498,7 @@ struct Runtime::Impl {
         if (!failure.empty()) {
             instance.reset();
             set_state(slot, id, NodeState::Failed, failure);
-            return;
+            return false;
         }
         const Node* node = topology.find_node(id);
         for (const auto& port : port_specs(node->kind, node->properties)) {
@@ -459,6 +513,22 @@ struct Runtime::Impl {
         slot.samples.clear();
         slot.rate_in = slot.rate_out = 0;
         set_state(slot, id, NodeState::Running);
+        return true;
+    }
+
+    // start_one, then whatever was waiting for that node, and so on down the chain.
+    void start_with_waiting(const std::string& id) {
+        if (!start_one(id)) return;
+        std::vector<std::string> waiting;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& [other, slot] : slots) {
+                if (slot.state == NodeState::Waiting && slot.waiting_for == id)
+                    waiting.push_back(other);
+            }
+        }
+        for (const auto& other : waiting)
+            start_with_waiting(other);
     }
 
     void stop(const std::vector<std::string>& ids) {
@@ -475,7 +545,7 @@ struct Runtime::Impl {
                 if (slot.instance) {
                     set_state(slot, id, NodeState::Stopping);
                     stopping.emplace_back(id, std::move(slot.instance));
-                } else if (slot.state == NodeState::Failed) {
+                } else if (slot.state == NodeState::Failed || slot.state == NodeState::Waiting) {
                     set_state(slot, id, NodeState::Stopped);
                 }
             }
@@ -501,11 +571,12 @@ struct Runtime::Impl {
         }
     }
 
-    std::vector<std::string> running_ids() const {
+    // Nodes that run, or wait to: what "stop all" stops.
+    std::vector<std::string> active_ids() const {
         std::lock_guard lock(mutex);
         std::vector<std::string> ids;
         for (const auto& [id, slot] : slots) {
-            if (slot.instance) ids.push_back(id);
+            if (slot.instance || slot.state == NodeState::Waiting) ids.push_back(id);
         }
         return ids;
     }
@@ -770,7 +841,7 @@ void Runtime::start_all() {
 }
 
 void Runtime::stop_all() {
-    impl_->stop(impl_->running_ids());
+    impl_->stop(impl_->active_ids());
 }
 
 NodeStatus Runtime::status(std::string_view id) const {

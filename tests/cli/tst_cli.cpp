@@ -1442,6 +1442,27 @@ class TestCli : public QObject {
         VERIFY_RUN(r, r.err.contains(QStringLiteral("zmqrpc run: the node failed to start")));
     }
 
+    void runNodeWaitingForABinderThatDoesNotRun() {
+        // cloud-tap subscribes to cloud-bridge, which chooses its port when it binds and is not
+        // part of this run: the table says what it waits for, and the run gives up.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
+        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+            topology.set_node_host(node.id, "site");
+        const QString path = writeTopology(QStringLiteral("s2c-tap-only.json"), topology);
+        auto r =
+            run({"run", path, "--nodes", "cloud-tap"}, 5000, runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+        const auto rows = rowsOf(r.out, QStringLiteral("cloud-tap"));
+        VERIFY_RUN(r, rows.size() == 1 && rows[0].state.startsWith(QLatin1String("waiting")));
+        VERIFY_RUN(r,
+                   r.out.contains(QStringLiteral(" waiting: until 'cloud-bridge' binds (link ")));
+        VERIFY_RUN(r, r.out.contains(QStringLiteral("\nwaiting:\n  cloud-tap: until 'cloud-bridge' "
+                                                    "binds (link ")));
+        VERIFY_RUN(r, r.err.contains(QStringLiteral(
+                          "zmqrpc run: the node waits for a node that does not run")));
+    }
+
     void runCredentialsFile() {
         // The password from a credentials file entry; a file others can read is refused.
         auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));

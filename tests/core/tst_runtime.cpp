@@ -365,7 +365,8 @@ class TestRuntime : public QObject {
     }
 
     // Binders start before their connectors whatever the document order; a connector whose
-    // binder (with a port chosen at bind time) is not running fails with the reason.
+    // binder (with a port chosen at bind time) is not running waits for it, says so, and starts
+    // when it does, down a chain; stopping cancels the wait.
     void startOrderAndUnresolvedUpstream() {
         Topology t;
         t.add_node(makeNode("tap", NodeKind::Tap, json::object()));
@@ -381,11 +382,59 @@ class TestRuntime : public QObject {
                 waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
         }
         Runtime runtime(t, quickOptions());
+        auto events = runtime.subscribe();
         runtime.start({"tap"});
         auto tap = runtime.status("tap");
-        QCOMPARE(tap.state, NodeState::Failed);
-        QVERIFY2(tap.reason.find("start it first") != std::string::npos, tap.reason.c_str());
+        QCOMPARE(tap.state, NodeState::Waiting);
+        QVERIFY2(tap.reason ==
+                     "until 'proxy' binds (link 'link-1'): it chooses its port when it "
+                     "binds",
+                 tap.reason.c_str());
         QCOMPARE(stateOf(runtime, "proxy"), NodeState::Stopped);
+        runtime.start({"proxy"});  // which waits in turn for the sampler
+        QCOMPARE(stateOf(runtime, "proxy"), NodeState::Waiting);
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Waiting);
+        runtime.start({"sampler"});
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+        QVERIFY(waitUntil([&] { return runtime.status("tap").metrics.messages_in > 0; }, 3000ms));
+        bool said = false;
+        for (const auto& e : events->drain())
+            said = said || (e.source == "tap" && e.kind == EventKind::StateChanged &&
+                            e.text.rfind("waiting: until 'proxy' binds", 0) == 0);
+        QVERIFY(said);
+
+        // stop_all() stops what runs and cancels what waits; stop() cancels one wait.
+        runtime.stop_all();
+        Runtime fresh(t, quickOptions());
+        fresh.start({"tap", "proxy"});
+        QCOMPARE(stateOf(fresh, "tap"), NodeState::Waiting);
+        fresh.stop_all();
+        QCOMPARE(stateOf(fresh, "tap"), NodeState::Stopped);
+        QCOMPARE(stateOf(fresh, "proxy"), NodeState::Stopped);
+        fresh.start({"tap"});
+        fresh.stop({"tap"});
+        QCOMPARE(stateOf(fresh, "tap"), NodeState::Stopped);
+        fresh.start({"sampler", "proxy"});
+        QCOMPARE(stateOf(fresh, "proxy"), NodeState::Running);
+        QCOMPARE(stateOf(fresh, "tap"), NodeState::Stopped);  // no longer asked for
+        fresh.stop_all();
+
+        // Once the proxy has bound, its port is kept: the tap need not wait any more.
+        fresh.start({"tap"});
+        QCOMPARE(stateOf(fresh, "tap"), NodeState::Running);
+
+        // An edit that takes away what a node waits for ends the wait (it is not started behind
+        // the user's back).
+        Runtime third(t, quickOptions());
+        third.start({"tap"});
+        QCOMPARE(stateOf(third, "tap"), NodeState::Waiting);
+        Topology edited = t;
+        edited.remove_link("link-1");
+        third.update_topology(edited);
+        auto stopped = third.status("tap");
+        QCOMPARE(stopped.state, NodeState::Stopped);
+        QVERIFY2(stopped.reason.find("the topology changed") != std::string::npos,
+                 stopped.reason.c_str());
     }
 
     // A host's runtime runs its nodes only; the others are "remote" and cannot be started here.

@@ -463,7 +463,9 @@ class TstScene : public QObject {
         snap.nodes.back().metrics.queue.fill = 70;
         snap.nodes.back().metrics.queue.dropped = 3;
         node("cloud-bridge", NodeState::Remote);
-        node("cloud-tap", NodeState::Stopped);
+        node("cloud-tap", NodeState::Waiting,
+             "until 'cloud-bridge' binds (link 'bridge-to-tap'): it chooses its port when it "
+             "binds");
         auto link = [&](const char* id, ConnectionState cs, HeartbeatState hb) {
             LinkStatus l;
             l.id = id;
@@ -483,6 +485,15 @@ class TstScene : public QObject {
                  QStringLiteral("in 12.3/s \u00B7 out 4.5/s"));
         QCOMPARE(c.scene->nodeItem("sampler-1")->footerText(), QStringLiteral("out 4.5/s"));
         QVERIFY(c.scene->nodeItem("sampler-3")->toolTip().contains("address in use"));
+        QVERIFY2(c.scene->nodeItem("cloud-tap")
+                     ->footerText()
+                     .startsWith(QStringLiteral("waiting until 'cloud-bridge' binds")),
+                 qPrintable(c.scene->nodeItem("cloud-tap")->footerText()));
+        QVERIFY(
+            c.scene->nodeItem("cloud-tap")
+                ->toolTip()
+                .contains(
+                    "state: waiting<br>waiting until 'cloud-bridge' binds (link 'bridge-to-tap')"));
         QCOMPARE(c.scene->linkItem("sampler-1-to-proxy")->currentColor(), style::okColor());
         QCOMPARE(c.scene->linkItem("sampler-2-to-proxy")->currentColor(), style::warnColor());
         QCOMPARE(c.scene->linkItem("sampler-3-to-proxy")->currentColor(), style::errorColor());

@@ -235,6 +235,9 @@ void NodeItem::updateFooter() {
             case NodeState::Starting:
                 footer_ = QStringLiteral("starting\u2026");
                 break;
+            case NodeState::Waiting:  // the reason reads "until 'x' binds (...)"
+                footer_ = QStringLiteral("waiting ") + reason_;
+                break;
             case NodeState::Stopping:
                 footer_ = QStringLiteral("stopping\u2026");
                 break;
@@ -266,7 +269,9 @@ void NodeItem::updateToolTip() {
         tip += QStringLiteral("<br>state: %1").arg(stateText_);
         if (!reason_.isEmpty()) {
             tip += QStringLiteral("<br>%1").arg(
-                (state_ == zmqrpc::NodeState::Failed ? QStringLiteral("failed: ") : QString()) +
+                (state_ == zmqrpc::NodeState::Failed    ? QStringLiteral("failed: ")
+                 : state_ == zmqrpc::NodeState::Waiting ? QStringLiteral("waiting ")
+                                                        : QString()) +
                 reason_.toHtmlEscaped());
         }
     }

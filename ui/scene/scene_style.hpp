@@ -116,6 +116,7 @@ inline QColor stateColor(zmqrpc::NodeState state) {
             return {0x9a, 0xa0, 0xa6};
         case N::Starting:
         case N::Stopping:
+        case N::Waiting:
             return {0xe0, 0x9b, 0x10};
         case N::Running:
             return {0x2e, 0xa0, 0x43};

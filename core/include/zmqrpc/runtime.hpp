@@ -43,6 +43,10 @@ enum class NodeState {
     Failed,    // `reason` says why; start() tries again
     External,  // not launched by us
     Remote,    // belongs to another host: another runner runs it
+    // Asked to start, but a node it connects to chooses its port when it binds and is not
+    // running yet: it starts by itself as soon as that node does (`reason` names it). stop()
+    // cancels the wait.
+    Waiting,
 };
 const char* to_string(NodeState state) noexcept;  // "stopped", "starting", ...
 
@@ -141,10 +145,13 @@ class Runtime {
     std::vector<std::string> local_nodes() const;
     // Starts the given nodes (binders first); ids of other hosts or externals are refused with
     // ConfigError before anything starts. Failures of single nodes are states, not exceptions.
+    // A node whose binder (here, port chosen at bind time) has not bound yet is Waiting, and
+    // starts when that binder does, by whichever start() starts it.
     void start(const std::vector<std::string>& ids);
+    // Stops running nodes and cancels waiting ones; a failed one becomes Stopped.
     void stop(const std::vector<std::string>& ids);
     void start_all();
-    void stop_all();
+    void stop_all();  // everything running or waiting
 
     NodeStatus status(std::string_view id) const;  // throws ConfigError for an unknown id
     RuntimeSnapshot snapshot() const;
