@@ -255,6 +255,14 @@ void rewriteBinds(zmqrpc::Topology& topology, F&& endpoint_for) {
     }
 }
 
+// Every node on host "site" and every bind on an ephemeral loopback port: one runner runs it
+// all (validation rightly refuses a port chosen at bind time that another host would need).
+void oneHostEphemeral(zmqrpc::Topology& topology) {
+    rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
+    for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+        topology.set_node_host(node.id, "site");
+}
+
 // The environment of a runner: no credentials file of the user's, `password` (when given) in
 // ZMQRPC_BRIDGE_PASSWORD.
 QProcessEnvironment runEnv(const QString& tmp, const std::optional<QString>& password) {
@@ -1354,13 +1362,9 @@ class TestCli : public QObject {
 
     void runSamplerToCloud() {
         // Every node in one runner, every bind on an ephemeral loopback port: the runtime starts
-        // binders first and hands their resolved endpoints to the connectors. All nodes go on
-        // one host: validation (rightly) refuses a port chosen at bind time that another host
-        // (another runner) would have to know.
+        // binders first and hands their resolved endpoints to the connectors.
         auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
-        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
-        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
-            topology.set_node_host(node.id, "site");
+        oneHostEphemeral(topology);
         const QString path = writeTopology(QStringLiteral("s2c-local.json"), topology);
 
         Child runner;
@@ -1446,9 +1450,7 @@ class TestCli : public QObject {
         // cloud-tap subscribes to cloud-bridge, which chooses its port when it binds and is not
         // part of this run: the table says what it waits for, and the run gives up.
         auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
-        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
-        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
-            topology.set_node_host(node.id, "site");
+        oneHostEphemeral(topology);
         const QString path = writeTopology(QStringLiteral("s2c-tap-only.json"), topology);
         auto r =
             run({"run", path, "--nodes", "cloud-tap"}, 5000, runEnv(m_tmp.path(), std::nullopt));
@@ -1469,9 +1471,7 @@ class TestCli : public QObject {
         const auto ref = zmqrpc::json{{"username", "bridge"}, {"password", {{"file", "bridge"}}}};
         topology.set_property("site-proxy", "output_credentials", ref);
         topology.set_property("cloud-bridge", "input_credentials", ref);
-        rewriteBinds(topology, [] { return std::string(kAnyLoopback); });
-        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
-            topology.set_node_host(node.id, "site");
+        oneHostEphemeral(topology);
         const QString path = writeTopology(QStringLiteral("s2c-file.json"), topology);
         const QString credentials = writeFile(
             QStringLiteral("credentials.json"),
