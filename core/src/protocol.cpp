@@ -303,6 +303,14 @@ void append_float(std::string& out, double value) {
     out += std::to_string(magnitude);
 }
 
+std::string too_deep_text() {
+    return "nested more than " + std::to_string(kMaxJsonDepth) + " levels deep";
+}
+
+[[noreturn]] void throw_too_deep() {
+    throw std::invalid_argument("JSON value " + too_deep_text());
+}
+
 template <typename Integer>
 void append_integer(std::string& out, Integer value) {
     std::array<char, 32> buffer{};
@@ -310,7 +318,7 @@ void append_integer(std::string& out, Integer value) {
     out.append(buffer.data(), result.ptr);
 }
 
-void append_value(std::string& out, const json& value) {
+void append_value(std::string& out, const json& value, std::size_t depth = 0) {
     switch (value.type()) {
         case json::value_t::null:
         case json::value_t::discarded:
@@ -332,17 +340,19 @@ void append_value(std::string& out, const json& value) {
             append_string(out, value.get_ref<const json::string_t&>());
             return;
         case json::value_t::array: {
+            if (++depth > kMaxJsonDepth) throw_too_deep();
             out += '[';
             bool first = true;
             for (const auto& element : value) {
                 if (!first) out += ", ";
                 first = false;
-                append_value(out, element);
+                append_value(out, element, depth);
             }
             out += ']';
             return;
         }
         case json::value_t::object: {
+            if (++depth > kMaxJsonDepth) throw_too_deep();
             out += '{';
             bool first = true;
             for (auto it = value.begin(); it != value.end(); ++it) {
@@ -350,7 +360,7 @@ void append_value(std::string& out, const json& value) {
                 first = false;
                 append_string(out, it.key());
                 out += ": ";
-                append_value(out, it.value());
+                append_value(out, it.value(), depth);
             }
             out += '}';
             return;
@@ -482,6 +492,30 @@ json parse_json(std::string_view text) {
 }
 
 }  // namespace
+
+bool json_nesting_exceeds(std::string_view text, std::size_t limit) {
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;  // whatever is escaped, it ends nothing
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > limit) return true;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
 
 bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset) {
     std::size_t i = 0;
@@ -637,6 +671,9 @@ DecodedRequest decode_request(std::string_view message) {
             return fail(status::kBadJson,
                         status_text_bad_json("invalid UTF-8 at byte " + std::to_string(bad)));
         }
+        // simdjson (the fast path) refuses deeper input by itself; nlohmann would build it.
+        if (json_nesting_exceeds(message))
+            return fail(status::kBadJson, status_text_bad_json(too_deep_text()));
         json document;
         try {
             document = parse_json(message);
@@ -710,6 +747,9 @@ Response decode_response(std::string_view message) {
         if (auto response = decode_response_fast(message)) return std::move(*response);
     } catch (const std::exception&) {
         // fall through to the full path
+    }
+    if (json_nesting_exceeds(message)) {
+        throw RpcError(RpcError::Kind::Protocol, "Reply refused: JSON " + too_deep_text());
     }
     json document;
     try {

@@ -6,6 +6,8 @@
 // The canonical text is the sorted one, so saving what was loaded still gives the same bytes.
 #include "zmqrpc/topology.hpp"
 
+#include "zmqrpc/protocol.hpp"
+
 #include "topology_internal.hpp"
 
 #include <fcntl.h>
@@ -398,7 +400,22 @@ void load_links(Loader& loader, const json& links, Topology& topology,
     }
 }
 
+// nlohmann's text without its "[json.exception.out_of_range.406] " prefix.
+std::string json_exception_text(const json::exception& e) {
+    std::string text = e.what();
+    if (text.rfind("[json.exception.", 0) == 0) {
+        const auto end = text.find("] ");
+        if (end != std::string::npos) text.erase(0, end + 2);
+    }
+    return text;
+}
+
 std::string read_file(const std::filesystem::path& path, int& error) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {  // an ifstream would read it as empty
+        error = EISDIR;
+        return {};
+    }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         error = errno != 0 ? errno : ENOENT;
@@ -488,10 +505,16 @@ std::string save_topology(const Topology& topology) {
 Topology load_topology(std::string_view text) {
     std::vector<LocatedError> errors;
     json document;
+    if (json_nesting_exceeds(text)) {
+        throw TopologyLoadError({LocatedError{
+            "", "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep"}});
+    }
     try {
         document = json::parse(text.begin(), text.end());
     } catch (const json::parse_error& e) {
         throw TopologyLoadError({{line_column(text, e.byte), parse_error_text(e, false)}});
+    } catch (const json::exception& e) {  // 1e400: a number no double holds
+        throw TopologyLoadError({LocatedError{"", json_exception_text(e)}});
     }
     if (!document.is_object()) {
         throw TopologyLoadError(
@@ -544,6 +567,7 @@ Topology load_topology(std::string_view text) {
 
 Topology load_topology_file(const std::filesystem::path& path) {
     int error = 0;
+    if (path.empty()) throw TopologyLoadError({LocatedError{"", "no file name given"}});
     const std::string text = read_file(path, error);
     if (error != 0) throw TopologyLoadError({{path.string(), std::strerror(error)}});
     try {
@@ -626,10 +650,16 @@ Secrets load_credentials_file(const std::filesystem::path& path) {
         throw ConfigError("credentials file " + name + ": " + where + ": " + what);
     };
     json document;
+    if (json_nesting_exceeds(text)) {
+        throw ConfigError("credentials file " + name + ": JSON nested more than " +
+                          std::to_string(kMaxJsonDepth) + " levels deep");
+    }
     try {
         document = json::parse(text);
     } catch (const json::parse_error& e) {
         fail(line_column(text, e.byte), parse_error_text(e, true));
+    } catch (const json::exception& e) {
+        throw ConfigError("credentials file " + name + ": " + json_exception_text(e));
     }
     if (!document.is_object()) {
         throw ConfigError("credentials file " + name + ": expected a JSON object, got " +

@@ -43,6 +43,9 @@ class TestProtocol : public QObject {
     void isValidUtf8_data();
     void isValidUtf8();
 
+    void jsonNestingExceeds_data();
+    void jsonNestingExceeds();
+
     void encodeRequest();
     void encodeRequestRejectsNonObjectParameters();
     void encodeResponse();
@@ -556,6 +559,30 @@ void TestProtocol::roundTrip() {
     QCOMPARE(response.status_message, std::string("OK"));
     QVERIFY(response.response_message.has_value());
     QCOMPARE(*response.response_message, parameters["text"]);
+}
+
+void TestProtocol::jsonNestingExceeds_data() {
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<int>("limit");
+    QTest::addColumn<bool>("exceeds");
+    QTest::newRow("flat") << QByteArray(R"({"a": 1, "b": [1, 2]})") << 2 << false;
+    QTest::newRow("one too deep") << QByteArray(R"({"a": [[1]]})") << 2 << true;
+    QTest::newRow("siblings do not add up") << QByteArray("[[1], [2], {}, {}]") << 2 << false;
+    QTest::newRow("brackets in strings") << QByteArray(R"({"a": "[[[[{{{{"})") << 1 << false;
+    QTest::newRow("escaped quote") << QByteArray(R"({"a": "\"[[[["})") << 1 << false;
+    QTest::newRow("escaped backslash") << QByteArray(R"({"a": "\\", "b": [[1]]})") << 2 << true;
+    QTest::newRow("unbalanced closers") << QByteArray("]]]]}}}}[[") << 2 << false;
+    QTest::newRow("not json") << QByteArray("[[[[[[") << 5 << true;
+    QTest::newRow("empty") << QByteArray() << 0 << false;
+}
+
+void TestProtocol::jsonNestingExceeds() {
+    QFETCH(QByteArray, text);
+    QFETCH(int, limit);
+    QFETCH(bool, exceeds);
+    QCOMPARE(zmqrpc::json_nesting_exceeds(std::string_view(text.constData(), text.size()),
+                                          static_cast<std::size_t>(limit)),
+             exceeds);
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)

@@ -974,6 +974,10 @@ void TestTopology::credentialsFileErrors() {
          "passwords.a: expected a string, got a number"},
         {R"({"format": "zmqrpc-credentials", "version": 1, "password": {}})",
          "unknown key 'password'"},
+        {R"({"format": "zmqrpc-credentials", "version": 1e999})",
+         "credentials file " + p + ": number overflow parsing '1e999'"},
+        {"{\"a\": " + std::string(2000, '[') + std::string(2000, ']') + "}",
+         "credentials file " + p + ": JSON nested more than 1024 levels deep"},
     };
     for (const Case& c : cases) {
         writeFile(path, c.text, 0600);
@@ -1896,6 +1900,21 @@ void TestTopology::fileHelpers() {
         QVERIFY2(contains(what, "\n" + bad.string() + ": nodes[1].kind: "), what.c_str());
         QCOMPARE(e.errors()[0].where, std::string("nodes[0].id"));  // where stays bare
     }
+    // A directory, no name at all, a number no double holds, brackets nested 5000 deep: each
+    // one located line, not a library's exception text.
+    QVERIFY2(
+        contains(thrown<TopologyLoadError>([&] { load_topology_file(dir.path().toStdString()); }),
+                 dir.path().toStdString() + ": Is a directory"),
+        "directory");
+    QCOMPARE(thrown<TopologyLoadError>([&] { load_topology_file(""); }),
+             std::string("no file name given"));
+    QCOMPARE(thrown<TopologyLoadError>(
+                 [&] { load_topology(R"({"format": "zmqrpc-topology", "version": 1e400})"); }),
+             std::string("number overflow parsing '1e400'"));
+    QCOMPARE(thrown<TopologyLoadError>([&] {
+                 load_topology("{\"a\": " + std::string(5000, '[') + std::string(5000, ']') + "}");
+             }),
+             std::string("JSON nested more than 1024 levels deep"));
     // Saving into a directory that does not exist.
     const std::filesystem::path nowhere = dir.filePath("no/such/dir/x.json").toStdString();
     QVERIFY(contains(thrown<ConfigError>([&] { save_topology_file(t, nowhere); }),

@@ -34,7 +34,17 @@ std::string status_text_function_raised(std::string_view name, std::string_view 
 // Serialises like Python's json.dumps(value): ", " and ": " separators, non-ASCII escaped as
 // \uXXXX (surrogate pairs above the BMP). Object keys come out sorted (nlohmann::json keeps
 // them so); the request and response envelopes themselves keep pyzmqrpc's key order.
+// Throws std::invalid_argument for a value nested deeper than kMaxJsonDepth (so do the
+// encode_* functions below).
 std::string dumps(const json& value);
+
+// How deeply arrays and objects may nest in what is decoded or encoded (simdjson's default).
+// Deeper input is refused rather than walked: copying, writing or freeing a JSON value recurses
+// once per level, and a 200 KB message of brackets would otherwise exhaust a thread's stack.
+inline constexpr std::size_t kMaxJsonDepth = 1024;
+// True when the arrays and objects of JSON `text` nest more than `limit` deep (a scan of the
+// brackets outside strings; `text` need not be valid JSON).
+bool json_nesting_exceeds(std::string_view text, std::size_t limit = kMaxJsonDepth);
 
 // True when `bytes` is well-formed UTF-8. On false, *bad_offset (if given) is the first bad byte.
 bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset = nullptr);
