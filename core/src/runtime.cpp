@@ -492,6 +492,11 @@ struct Runtime::Impl {
             instance->start();
         } catch (const std::exception& e) {
             failure = e.what();
+            // Components name themselves after the node ("front: cannot bind ..."); the state
+            // is the node's already.
+            const std::string own = id + ": ";
+            if (failure.rfind(own, 0) == 0 && failure.size() > own.size())
+                failure.erase(0, own.size());
         }
         std::lock_guard lock(mutex);
         Slot& slot = slots.at(id);

@@ -4,6 +4,10 @@
 #include "zmqrpc/endpoint.hpp"
 #include "zmqrpc/protocol.hpp"
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -39,6 +43,23 @@ std::string bind_error_text(int error) {
         default:
             return text;
     }
+}
+
+// libzmq binds an ipc:// path by unlinking whatever is there: a second process would silently
+// take the endpoint from a first that still listens. Whether one does: connect to it.
+bool ipc_path_listened(const std::string& path) {
+    sockaddr_un address{};
+    if (path.empty() || path.size() >= sizeof(address.sun_path)) return false;
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    if (path[0] == '@') address.sun_path[0] = '\0';  // Linux's abstract namespace, as libzmq
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const auto length =
+        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (path[0] != '@'));
+    const bool listened = ::connect(fd, reinterpret_cast<sockaddr*>(&address), length) == 0;
+    ::close(fd);
+    return listened;
 }
 }  // namespace
 
@@ -150,8 +171,19 @@ MonitoredSocket::~MonitoredSocket() {
     if (!zap_domain_.empty()) context_.unregister_domain(zap_domain_);
 }
 
+void MonitoredSocket::check_plain(const Credentials& credentials) const {
+    // ZMTP's PLAIN mechanism carries each in one length byte, and an empty one is no login.
+    auto fits = [](const std::string& s) { return !s.empty() && s.size() <= 255; };
+    if (!fits(credentials.username) || !fits(credentials.password)) {
+        throw ConfigError(reporter_.component->name + ": " + stats_.role + " credentials for " +
+                          credentials.describe() +
+                          ": the user name and the password must each be 1 to 255 bytes");
+    }
+}
+
 void MonitoredSocket::require_credentials(const Credentials& credentials) {
     if (credentials.empty()) return;
+    check_plain(credentials);
     zap_domain_ = context_.register_plain_domain(credentials);
     socket_.set(zmq::sockopt::zap_domain, zap_domain_);
     socket_.set(zmq::sockopt::plain_server, 1);
@@ -159,32 +191,38 @@ void MonitoredSocket::require_credentials(const Credentials& credentials) {
 
 void MonitoredSocket::present_credentials(const Credentials& credentials) {
     if (credentials.empty()) return;
+    check_plain(credentials);
     socket_.set(zmq::sockopt::plain_username, credentials.username);
     socket_.set(zmq::sockopt::plain_password, credentials.password);
 }
 
 std::string MonitoredSocket::bind(const std::string& endpoint) {
-    (void)parse_endpoint(endpoint, true);  // clear error for malformed text
+    const Endpoint parsed = parse_endpoint(endpoint, true);  // clear error for malformed text
     // libzmq closes sockets asynchronously: right after a component on this endpoint stopped,
     // its listener may still hold the port for a moment. Retry briefly before giving up.
     auto give_up = Clock::now() + std::chrono::milliseconds(250);
     for (;;) {
-        try {
-            socket_.bind(endpoint);
-            break;
-        } catch (const zmq::error_t& e) {
-            // With a monitor attached, zmq_bind's errno is EAGAIN whatever went wrong (sending
-            // the BIND_FAILED event overwrites it); the event itself carries the real one.
-            bind_errno_ = 0;
-            drain_monitor();
-            const int error = bind_errno_ != 0 ? bind_errno_ : e.num();
-            const bool transient = error == EADDRINUSE;
-            if (!transient || Clock::now() >= give_up) {
-                throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role +
-                                  " to '" + endpoint + "': " + bind_error_text(error));
+        int error = 0;
+        if (parsed.transport == Endpoint::Transport::Ipc && ipc_path_listened(parsed.path)) {
+            error = EADDRINUSE;
+        } else {
+            try {
+                socket_.bind(endpoint);
+                break;
+            } catch (const zmq::error_t& e) {
+                // With a monitor attached, zmq_bind's errno is EAGAIN whatever went wrong
+                // (sending the BIND_FAILED event overwrites it); the event carries the real one.
+                bind_errno_ = 0;
+                drain_monitor();
+                error = bind_errno_ != 0 ? bind_errno_ : e.num();
             }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
+        if (error != EADDRINUSE || Clock::now() >= give_up) {
+            stats_.errors.add();
+            throw ConfigError(reporter_.component->name + ": cannot bind " + stats_.role + " to '" +
+                              endpoint + "': " + bind_error_text(error));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     std::string resolved = socket_.get(zmq::sockopt::last_endpoint);
     stats_.set_endpoint(resolved);
@@ -235,10 +273,9 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
             reporter_.emit(EventKind::Listening, endpoint, "listening (" + stats_.role + ")");
             break;
         case ZMQ_EVENT_BIND_FAILED:
+            // Only bind() binds, and it says why it failed once, when it gives up; an event per
+            // attempt would repeat it every 10 ms while it retries a busy port.
             bind_errno_ = static_cast<int>(value);
-            stats_.errors.add();
-            reporter_.emit(EventKind::Error, endpoint,
-                           "bind failed: " + std::string(zmq_strerror(static_cast<int>(value))));
             break;
         case ZMQ_EVENT_ACCEPTED:
             stats_.connects.add();

@@ -66,6 +66,7 @@ class MonitoredSocket {
 
   private:
     void on_event(std::uint16_t event, std::uint32_t value, const std::string& endpoint);
+    void check_plain(const Credentials& credentials) const;  // throws ConfigError
 
     Context& context_;
     SocketStats& stats_;

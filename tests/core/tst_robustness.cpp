@@ -73,14 +73,18 @@ class TestRobustness : public QObject {
     void rpcServerOnSubSurvivesBadInput();
     void throwingHandlerOnRep();
     void badReplyIsProtocolError();
+    void deeplyNestedJsonIsRefused();
     void stopDuringHeavyPubTraffic();
     void stopDuringHeavyReqTraffic();
     void addressInUseIsConfigError();
+    void ipcAddressInUseIsConfigError();
     void badEndpointIsConfigError_data();
     void badEndpointIsConfigError();
     void bindToForeignAddressIsConfigError_data();
     void bindToForeignAddressIsConfigError();
     void nothingConfiguredIsConfigError();
+    void unusableCredentialsAreConfigError_data();
+    void unusableCredentialsAreConfigError();
 };
 
 void TestRobustness::malformedJsonIs400_data() {
@@ -336,6 +340,59 @@ void TestRobustness::badReplyIsProtocolError() {
     QCOMPARE(client.invoke("fine"), json(1));
 }
 
+namespace {
+// {"a": [[[...]]]} with `depth` levels in all, as text (building it as a json value would
+// take the recursion this is about).
+std::string nested(std::size_t depth) {
+    return "{\"a\": " + std::string(depth - 1, '[') + std::string(depth - 1, ']') + "}";
+}
+}  // namespace
+
+void TestRobustness::deeplyNestedJsonIsRefused() {
+    // Writing, copying or freeing a JSON value recurses once per level: 100 000 levels in a
+    // 200 KB message used to take a server's thread stack, and the process with it.
+    FunctionRegistry functions;
+    functions.add(
+        "echo", [](const json& p) { return p; }, {}, "returns its parameters");
+    RpcServerOptions options = repServerOptions();
+    auto sender = std::make_unique<Sender>(pubSenderOptions());
+    options.sub_connect = {sender->pub_endpoint()};
+    RpcServer server(options, functions);
+    server.start();
+    Sender req(reqSenderOptions({server.rep_endpoint()}));
+    const std::string deep = R"({"function": "echo", "parameters": )" + nested(100000) + "}";
+    auto response = decode_response(req.request(deep));
+    QCOMPARE(response.status_code, 400);
+    QVERIFY2(response.status_message.find("nested more than 1024 levels deep") != std::string::npos,
+             response.status_message.c_str());
+    // Over SUB too; the server lives on and still answers, deep values within the limit too.
+    QVERIFY(waitForSubscribers(*sender));
+    sender->publish(deep);
+    QVERIFY(waitUntil([&] { return server.metrics().bad_messages >= 2; }));
+    RpcClient client(reqClientOptions({server.rep_endpoint()}));
+    const json within = json::parse(nested(1000));
+    QCOMPARE(client.invoke("echo", within), within);
+
+    // A client refuses such a reply, and such parameters before sending anything.
+    ReceiverOptions liar;
+    liar.name = "deep-liar";
+    liar.rep_bind = kAnyTcp;
+    Receiver receiver(liar, [](std::string_view, Origin) {
+        return R"({"status_code": 200, "status_message": "OK", "response_message": )" +
+               nested(100000) + "}";
+    });
+    receiver.start();
+    RpcClient victim(reqClientOptions({receiver.rep_endpoint()}));
+    auto e = rpcErrorOf([&] { victim.invoke("anything"); });
+    QVERIFY2(e && e->kind() == RpcError::Kind::Protocol &&
+                 std::string(e->what()).find("nested more than 1024") != std::string::npos,
+             qPrintable(describe(e)));
+    const json tooDeep = json::parse(nested(5000));
+    QVERIFY_THROWS_EXCEPTION(ConfigError, client.invoke("echo", tooDeep));
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, (void)dumps(tooDeep));
+    QCOMPARE(client.invoke("echo", within), within);
+}
+
 void TestRobustness::stopDuringHeavyPubTraffic() {
     Sender sender(pubSenderOptions());
     std::atomic<std::uint64_t> handled{0};
@@ -430,6 +487,35 @@ void TestRobustness::addressInUseIsConfigError() {
     QVERIFY_THROWS_EXCEPTION(ConfigError, proxy.start());
     QVERIFY(!proxy.running());
     QVERIFY(first.stillServes());
+}
+
+void TestRobustness::ipcAddressInUseIsConfigError() {
+    // libzmq binds an ipc:// path by unlinking what is there: a second server used to take the
+    // endpoint from the first, silently. Refused now, once, without an event per retry.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string endpoint = "ipc://" + dir.path().toStdString() + "/busy.ipc";
+    ServerFixture first(repServerOptions(endpoint, "first"));
+    QVERIFY(first.stillServes());
+    EventRecorder events;
+    RpcServerOptions options = repServerOptions(endpoint, "second");
+    options.events = events.bus();
+    RpcServer second(options, standardFunctions());
+    try {
+        second.start();
+        QFAIL("a second bind on a listened ipc path did not throw");
+    } catch (const ConfigError& e) {
+        QVERIFY2(std::string(e.what()).find("Address already in use") != std::string::npos,
+                 e.what());
+    }
+    QVERIFY(first.stillServes());
+    QCOMPARE(events.count(EventKind::Error), std::size_t{0});
+    // Once the first has stopped, the path is free again.
+    first.server->stop();
+    RpcServer third(repServerOptions(endpoint, "third"), standardFunctions());
+    third.start();
+    RpcClient client(reqClientOptions({endpoint}));
+    QCOMPARE(client.invoke("add", {{"a", 1}, {"b", 2}}), json(3));
 }
 
 void TestRobustness::badEndpointIsConfigError_data() {
@@ -528,6 +614,47 @@ void TestRobustness::nothingConfiguredIsConfigError() {
     Sender reqOnly(reqSenderOptions({deadTcpEndpoint()}));
     QVERIFY_THROWS_EXCEPTION(ConfigError, reqOnly.publish("x"));
     QVERIFY_THROWS_EXCEPTION(ConfigError, reqOnly.wait_for_subscribers(1, 10ms));
+}
+
+void TestRobustness::unusableCredentialsAreConfigError_data() {
+    QTest::addColumn<QString>("user");
+    QTest::addColumn<QString>("password");
+    QTest::newRow("empty password") << QStringLiteral("alice") << QString();
+    QTest::newRow("empty user") << QString() << QStringLiteral("secret");
+    QTest::newRow("256-byte password") << QStringLiteral("alice") << QString(256, QLatin1Char('p'));
+    QTest::newRow("256-byte user") << QString(256, QLatin1Char('u')) << QStringLiteral("secret");
+}
+
+void TestRobustness::unusableCredentialsAreConfigError() {
+    // PLAIN carries each in one length byte and takes no empty one; libzmq's own answer was a
+    // bare "Invalid argument".
+    QFETCH(QString, user);
+    QFETCH(QString, password);
+    const Credentials credentials{user.toStdString(), password.toStdString()};
+    auto check = [&](const ConfigError& e) {
+        const std::string text = e.what();
+        QVERIFY2(text.find("must each be 1 to 255 bytes") != std::string::npos, e.what());
+        QVERIFY2(password.isEmpty() || text.find(password.toStdString()) == std::string::npos,
+                 "the password is in the error");
+    };
+    try {
+        SenderOptions options = reqSenderOptions({deadTcpEndpoint()});
+        options.credentials = credentials;
+        Sender sender(options);
+        QFAIL("a REQ presenting unusable credentials was made");
+    } catch (const ConfigError& e) {
+        check(e);
+    }
+    RpcServerOptions options = repServerOptions();
+    options.credentials = credentials;
+    RpcServer server(options, standardFunctions());
+    try {
+        server.start();
+        QFAIL("a REP requiring unusable credentials started");
+    } catch (const ConfigError& e) {
+        check(e);
+    }
+    QVERIFY(!server.running());
 }
 
 QTEST_GUILESS_MAIN(TestRobustness)
