@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <thread>
 
@@ -46,10 +47,20 @@ std::string quoted_list(const std::vector<std::string>& names) {
 json add(const json& a, const json& b) {
     if (a.is_number() && b.is_number() && !a.is_boolean() && !b.is_boolean()) {
         if (a.is_number_float() || b.is_number_float()) return a.get<double>() + b.get<double>();
-        if (a.is_number_unsigned() && b.is_number_unsigned()) {
-            return a.get<std::uint64_t>() + b.get<std::uint64_t>();
-        }
-        return a.get<std::int64_t>() + b.get<std::int64_t>();
+        // Exactly, as Python's integers add; JSON numbers here are 64-bit, and a sum beyond
+        // them is refused rather than wrapped or rounded.
+        __extension__ using Wide = __int128;  // GCC and Clang; holds any two of them summed
+        auto wide = [](const json& n) -> Wide {
+            return n.is_number_unsigned() ? static_cast<Wide>(n.get<std::uint64_t>())
+                                          : static_cast<Wide>(n.get<std::int64_t>());
+        };
+        const Wide sum = wide(a) + wide(b);
+        if (sum >= std::numeric_limits<std::int64_t>::min() &&
+            sum <= std::numeric_limits<std::int64_t>::max())
+            return static_cast<std::int64_t>(sum);
+        if (sum >= 0 && sum <= std::numeric_limits<std::uint64_t>::max())
+            return static_cast<std::uint64_t>(sum);
+        throw std::runtime_error("add() result does not fit in a 64-bit integer");
     }
     if (a.is_string() && b.is_string()) return a.get<std::string>() + b.get<std::string>();
     if (a.is_array() && b.is_array()) {

@@ -5,6 +5,8 @@
 
 #include <QtTest>
 
+#include <limits>
+
 #include <set>
 #include <thread>
 
@@ -61,6 +63,17 @@ class TestDiagnostics : public QObject {
                                  << QByteArray("\"Hello world\"");
         QTest::newRow("lists") << QByteArray("[1]") << QByteArray("[2, 3]")
                                << QByteArray("[1, 2, 3]");
+        // Integers add exactly across the 64-bit signed and unsigned ranges.
+        QTest::newRow("past int64") << QByteArray("9223372036854775807") << QByteArray("1")
+                                    << QByteArray("9223372036854775808");
+        QTest::newRow("negative and big unsigned")
+            << QByteArray("-5") << QByteArray("18446744073709551615")
+            << QByteArray("18446744073709551610");
+        QTest::newRow("big unsigned back to negative")
+            << QByteArray("9223372036854775808") << QByteArray("-9223372036854775807")
+            << QByteArray("1");
+        QTest::newRow("int64 min") << QByteArray("-9223372036854775807") << QByteArray("-1")
+                                   << QByteArray("-9223372036854775808");
     }
     void addFollowsPython() {
         QFETCH(QByteArray, a);
@@ -86,6 +99,15 @@ class TestDiagnostics : public QObject {
         QVERIFY(e &&
                 e->status_message().find("unsupported operand type(s) for +: 'int' and 'str'") !=
                     std::string::npos);
+        // Beyond 64 bits: refused, neither wrapped nor rounded.
+        for (auto [a, b] : {std::pair<json, json>{json(18446744073709551615ULL), json(1)},
+                            {json(std::numeric_limits<std::int64_t>::min()), json(-1)}}) {
+            e = errorOf("add", {{"a", a}, {"b", b}});
+            QVERIFY2(e && e->status_code() == status::kFunctionRaised &&
+                         e->status_message().find("does not fit in a 64-bit integer") !=
+                             std::string::npos,
+                     e ? e->what() : "no error");
+        }
         e = errorOf("sleep", {{"seconds", "soon"}});
         QVERIFY(e && e->status_code() == status::kFunctionRaised);
         e = errorOf("sleep", {{"seconds", -1}});
