@@ -517,6 +517,26 @@ bool json_nesting_exceeds(std::string_view text, std::size_t limit) {
     return false;
 }
 
+std::optional<json> parse_json_text(std::string_view text, std::string* error) {
+    auto fail = [error](std::string why) -> std::optional<json> {
+        if (error) *error = std::move(why);
+        return std::nullopt;
+    };
+    if (json_nesting_exceeds(text)) return fail(too_deep_text());
+    try {
+        return json::parse(text);
+    } catch (const std::exception& e) {  // json::exception, std::bad_alloc
+        return fail(json_exception_text(e));
+    }
+}
+
+std::string json_exception_text(const std::exception& e) {
+    std::string text = e.what();
+    const auto end = text.find("] ");
+    if (text.rfind("[json.exception.", 0) == 0 && end != std::string::npos) text.erase(0, end + 2);
+    return text;
+}
+
 bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset) {
     std::size_t i = 0;
     while (i < bytes.size()) {

@@ -400,16 +400,6 @@ void load_links(Loader& loader, const json& links, Topology& topology,
     }
 }
 
-// nlohmann's text without its "[json.exception.out_of_range.406] " prefix.
-std::string json_exception_text(const json::exception& e) {
-    std::string text = e.what();
-    if (text.rfind("[json.exception.", 0) == 0) {
-        const auto end = text.find("] ");
-        if (end != std::string::npos) text.erase(0, end + 2);
-    }
-    return text;
-}
-
 std::string read_file(const std::filesystem::path& path, int& error) {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {  // an ifstream would read it as empty

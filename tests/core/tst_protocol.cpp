@@ -45,6 +45,7 @@ class TestProtocol : public QObject {
 
     void jsonNestingExceeds_data();
     void jsonNestingExceeds();
+    void parseJsonText();
 
     void encodeRequest();
     void encodeRequestRejectsNonObjectParameters();
@@ -583,6 +584,19 @@ void TestProtocol::jsonNestingExceeds() {
     QCOMPARE(zmqrpc::json_nesting_exceeds(std::string_view(text.constData(), text.size()),
                                           static_cast<std::size_t>(limit)),
              exceeds);
+}
+
+void TestProtocol::parseJsonText() {
+    std::string error;
+    QCOMPARE(*zmqrpc::parse_json_text(R"({"a": [1, 2]})", &error), json({{"a", {1, 2}}}));
+    QVERIFY(!zmqrpc::parse_json_text("{\"a\": ", &error));
+    QVERIFY2(error.rfind("parse error at line 1, column 7: ", 0) == 0, error.c_str());
+    QVERIFY(!zmqrpc::parse_json_text("[1e400]", &error));
+    QCOMPARE(error, std::string("number overflow parsing '1e400'"));
+    QVERIFY(!zmqrpc::parse_json_text(std::string(1025, '[') + std::string(1025, ']'), &error));
+    QCOMPARE(error, std::string("nested more than 1024 levels deep"));
+    QVERIFY(zmqrpc::parse_json_text(std::string(1024, '[') + std::string(1024, ']')));
+    QVERIFY(!zmqrpc::parse_json_text(""));  // no error pointer: fine
 }
 
 QTEST_GUILESS_MAIN(TestProtocol)

@@ -202,6 +202,16 @@ class TestMonitor : public QObject {
         retype(params, QStringLiteral("[1, 2]"));
         QVERIFY(!send->isEnabled());
         QVERIFY(error->text().contains(QLatin1String("object")));
+        // Valid JSON syntax no parser takes: said, not thrown through the event loop.
+        retype(params, QStringLiteral("{\"x\": 1e400}"));
+        QVERIFY(!send->isEnabled());
+        QVERIFY2(error->text() == QLatin1String("Invalid JSON: number overflow parsing '1e400'"),
+                 qPrintable(error->text()));
+        params->setPlainText(QStringLiteral("{\"x\": ") + QString(5000, QLatin1Char('[')) +
+                             QString(5000, QLatin1Char(']')) + QLatin1Char('}'));
+        QVERIFY(!send->isEnabled());
+        QVERIFY2(error->text() == QLatin1String("Invalid JSON: nested more than 1024 levels deep"),
+                 qPrintable(error->text()));
 
         // A typed endpoint that does not parse is refused before any call.
         auto* targetEdit = child<QComboBox>(c.get(), "consoleTarget")->lineEdit();

@@ -448,6 +448,11 @@ void TestPanels::jsonEditorRefusesInvalidJson() {
 
     text->setFocus();
     QTest::keyClick(text, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(text, QStringLiteral("{\"sensor\": 1e400}"));
+    QVERIFY2(
+        editor->errorText() == QStringLiteral("not valid JSON: number overflow parsing '1e400'"),
+        qPrintable(editor->errorText()));
+    QTest::keyClick(text, Qt::Key_A, Qt::ControlModifier);
     QTest::keyClicks(text, QStringLiteral("{\"sensor\": "));
     QVERIFY(editor->errorText().startsWith(QStringLiteral("not valid JSON")));
     name->setFocus();  // focus-out: not committed

@@ -89,24 +89,17 @@ class ParamsEdit : public QPlainTextEdit {
 QString compactParams(const QString& text) {
     const QByteArray utf8 = text.trimmed().toUtf8();
     if (utf8.isEmpty()) return QStringLiteral("{}");
-    try {
-        return QString::fromStdString(
-            json::parse(utf8.constData(), utf8.constData() + utf8.size()).dump());
-    } catch (const std::exception&) {
-        return text.trimmed();
-    }
+    const auto v = zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()));
+    return v ? QString::fromStdString(v->dump()) : text.trimmed();
 }
 
 // Pretty form for the editor ("{}" stays "{}").
 QString prettyParams(const QString& text) {
     const QByteArray utf8 = text.toUtf8();
-    try {
-        const json v = json::parse(utf8.constData(), utf8.constData() + utf8.size());
-        if (v.is_object() && v.empty()) return QStringLiteral("{}");
-        return QString::fromStdString(v.dump(2));
-    } catch (const std::exception&) {
-        return text;
-    }
+    const auto v = zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()));
+    if (!v) return text;
+    if (v->is_object() && v->empty()) return QStringLiteral("{}");
+    return QString::fromStdString(v->dump(2));
 }
 
 QString msText(double ms) {
@@ -746,14 +739,16 @@ void ConsoleWidget::validateParameters() {
     const QByteArray utf8 = paramsEdit_->toPlainText().trimmed().toUtf8();
     QString error;
     if (!utf8.isEmpty()) {
-        try {
-            const json v = json::parse(utf8.constData(), utf8.constData() + utf8.size());
-            if (!v.is_object()) error = tr("Parameters must be a JSON object {…}");
-        } catch (const json::parse_error& e) {
-            // "[json.exception.parse_error.101] parse error at line 1, column 5: ..." -> from "at".
-            QString what = QString::fromStdString(e.what());
+        std::string why;
+        const auto v =
+            zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()), &why);
+        if (!v) {
+            // "parse error at line 1, column 5: ..." -> from "at".
+            const QString what = QString::fromStdString(why);
             const qsizetype at = what.indexOf(QLatin1String("at line"));
             error = tr("Invalid JSON: %1").arg(at >= 0 ? what.mid(at) : what);
+        } else if (!v->is_object()) {
+            error = tr("Parameters must be a JSON object {…}");
         }
     }
     paramsValid_ = error.isEmpty();

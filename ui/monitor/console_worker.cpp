@@ -26,9 +26,11 @@ double msSince(Clock::time_point start) {
 json parseParameters(const QString& text) {
     const QByteArray utf8 = text.trimmed().toUtf8();
     if (utf8.isEmpty()) return json::object();
-    json value = json::parse(utf8.constData(), utf8.constData() + utf8.size());
-    if (!value.is_object()) throw std::invalid_argument("parameters must be a JSON object");
-    return value;
+    std::string why;
+    auto value = zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()), &why);
+    if (!value) throw std::invalid_argument("invalid JSON: " + why);
+    if (!value->is_object()) throw std::invalid_argument("parameters must be a JSON object");
+    return std::move(*value);
 }
 
 zmqrpc::RpcClientOptions clientOptions(const QString& endpoint,

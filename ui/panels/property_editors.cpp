@@ -2,6 +2,8 @@
 
 #include "runtime/secret_store.hpp"
 
+#include <zmqrpc/protocol.hpp>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -389,24 +391,18 @@ class JsonEditor : public PropertyEditor {
 
   private:
     // The parsed text, or discarded when it is not a JSON object (error shown).
-    json parsed() const {
+    json parsed(std::string* error = nullptr) const {
         const std::string text = text_->toPlainText().trimmed().toStdString();
         if (text.empty()) return json(nullptr);
-        return json::parse(text, nullptr, false);
+        auto value = zmqrpc::parse_json_text(text, error);
+        return value ? std::move(*value) : json(json::value_t::discarded);
     }
     bool validate() {
-        const json value = parsed();
+        std::string why;
+        const json value = parsed(&why);
         QString problem;
         if (value.is_discarded()) {
-            try {
-                const json unused = json::parse(text_->toPlainText().toStdString());
-                (void)unused;
-            } catch (const json::parse_error& e) {
-                // "[json.exception.parse_error.101] parse error at line 1, column 9: ..."
-                QString what = QString::fromUtf8(e.what());
-                const auto cut = what.indexOf(QLatin1String("] "));
-                problem = tr("not valid JSON: %1").arg(cut >= 0 ? what.mid(cut + 2) : what);
-            }
+            problem = tr("not valid JSON: %1").arg(QString::fromStdString(why));
         } else if (!value.is_null() && !value.is_object()) {
             problem = tr("must be a JSON object { ... }");
         } else {

@@ -4,6 +4,8 @@
 #include "runtime/runtime_controller.hpp"
 #include "scene/scene_style.hpp"
 
+#include <zmqrpc/protocol.hpp>
+
 #include <QApplication>
 #include <QClipboard>
 #include <QGraphicsPathItem>
@@ -35,9 +37,9 @@ double snap(double v) {
 // The top-left corner of the nodes of a clipboard fragment (positions as the file writes them:
 // [x, y], or {"x": .., "y": ..}).
 std::optional<QPointF> fragmentTopLeft(const QByteArray& data) {
-    const auto json =
-        nlohmann::json::parse(data.constData(), data.constData() + data.size(), nullptr, false);
-    if (json.is_discarded() || !json.is_object()) return std::nullopt;
+    const auto parsed = zmqrpc::parse_json_text(std::string_view(data.constData(), data.size()));
+    if (!parsed || !parsed->is_object()) return std::nullopt;
+    const auto& json = *parsed;
     auto nodes = json.find("nodes");
     if (nodes == json.end() || !nodes->is_array()) return std::nullopt;
     double x = std::numeric_limits<double>::max(), y = std::numeric_limits<double>::max();

@@ -46,6 +46,14 @@ inline constexpr std::size_t kMaxJsonDepth = 1024;
 // brackets outside strings; `text` need not be valid JSON).
 bool json_nesting_exceeds(std::string_view text, std::size_t limit = kMaxJsonDepth);
 
+// Parses JSON text a person typed or pasted (a console's parameters, a property editor, a
+// clipboard): never throws. On failure: nullopt, and *error (if given) is one line, nlohmann's
+// text without its "[json.exception...]" tag ("parse error at line 1, column 5: ...",
+// "number overflow parsing '1e400'") or "nested more than 1024 levels deep".
+std::optional<json> parse_json_text(std::string_view text, std::string* error = nullptr);
+// An exception's text, without the "[json.exception.parse_error.101] " tag nlohmann puts first.
+std::string json_exception_text(const std::exception& e);
+
 // True when `bytes` is well-formed UTF-8. On false, *bad_offset (if given) is the first bad byte.
 bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset = nullptr);
 
