@@ -6,6 +6,11 @@
 
 namespace cli {
 
+namespace {
+// Each queued message is at least a std::string: 100 million of them is gigabytes already.
+constexpr std::uint64_t kMaxQueue = 100'000'000;
+}  // namespace
+
 Command add_proxy(CLI::App& parent) {
     struct Args {
         std::string kind;
@@ -13,11 +18,11 @@ Command add_proxy(CLI::App& parent) {
         std::vector<std::string> in_sub;
         std::string out_pub;
         std::vector<std::string> out_req;
-        double heartbeat_timeout = 60;
-        double req_timeout = 60;
-        double retry_interval = 0.1;
-        double heartbeat_interval = 0;
-        std::size_t queue = 100000;
+        std::string heartbeat_timeout = "60";
+        std::string req_timeout = "60";
+        std::string retry_interval = "0.1";
+        std::string heartbeat_interval = "0";
+        std::string queue = "100000";
         bool events = false;
         CredentialOptions in_credentials, out_credentials;
     };
@@ -34,22 +39,31 @@ Command add_proxy(CLI::App& parent) {
     app->add_option("--in-rep", args->in_rep, "input REP endpoint to bind (rep* kinds)");
     app->add_option("--in-sub", args->in_sub,
                     "input PUB endpoint to subscribe to, ENDPOINT or ENDPOINT@SECONDS; "
-                    "repeatable (sub* kinds)");
+                    "repeat the option for several (sub* kinds)")
+        ->allow_extra_args(false);
     app->add_option("--out-pub", args->out_pub, "output PUB endpoint to bind (*2pub kinds)");
     app->add_option("--out-req", args->out_req,
-                    "output REP endpoint to connect to; repeatable, round-robin (*2req kinds)");
+                    "output REP endpoint to connect to; repeat the option for round-robin over "
+                    "several (*2req kinds)")
+        ->allow_extra_args(false);
     app->add_option("--heartbeat-timeout", args->heartbeat_timeout,
                     "input SUB: seconds of silence before recreating the socket (0: never)")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--req-timeout", args->req_timeout, "output REQ: seconds to wait for a reply")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--retry-interval", args->retry_interval,
                     "sub2req, buffered-rep2req: seconds between delivery attempts")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--heartbeat-interval", args->heartbeat_interval,
                     "output PUB: send own heartbeats every SECONDS (0: none)")
+        ->type_name("SECONDS")
         ->capture_default_str();
-    app->add_option("--queue", args->queue, "queue capacity in messages")->capture_default_str();
+    app->add_option("--queue", args->queue, "queue capacity in messages, 1 to 100000000")
+        ->type_name("N")
+        ->capture_default_str();
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
     args->in_credentials.add(*app, "in-", "for the input side");
     args->out_credentials.add(*app, "out-", "for the output side");
@@ -87,20 +101,21 @@ Command add_proxy(CLI::App& parent) {
             }
             zmqrpc::ProxyOptions options;
             options.name = "proxy";
-            options.input.rep_bind = args->in_rep;
-            options.input.sub_connect = parse_sub_endpoints(args->in_sub);
+            options.input.rep_bind = check_endpoint(args->in_rep, "--in-rep");
+            options.input.sub_connect = parse_sub_endpoints(args->in_sub, "--in-sub");
             options.input.default_heartbeat_timeout =
                 seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
             options.input.credentials = args->in_credentials.resolve("in-");
-            options.output.pub_bind = args->out_pub;
+            options.output.pub_bind = check_endpoint(args->out_pub, "--out-pub");
+            check_endpoints(args->out_req, "--out-req");
             options.output.req_connect = args->out_req;
             options.output.req_timeout = seconds_option(args->req_timeout, "--req-timeout", false);
             options.output.pub_heartbeat_interval =
                 seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
             options.output.credentials = args->out_credentials.resolve("out-");
             options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
-            if (args->queue < 1) throw Failure{kUsage, "--queue must be at least 1"};
-            options.queue_capacity = args->queue;
+            options.queue_capacity =
+                static_cast<std::size_t>(whole_number_option(args->queue, "--queue", 1, kMaxQueue));
             auto bus = std::make_shared<zmqrpc::EventBus>();
             options.events = bus;
             std::optional<EventPrinter> printer;

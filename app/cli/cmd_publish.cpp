@@ -10,6 +10,17 @@ namespace cli {
 namespace {
 using Clock = std::chrono::steady_clock;
 
+constexpr std::uint64_t kMaxSubscribers = 100'000;
+
+std::uint64_t count_option(const std::string& text, const char* zero_means) {
+    return whole_number_option(text, "--count", 0, kMaxCount, zero_means);
+}
+
+int subscribers_option(const std::string& text) {
+    return static_cast<int>(
+        whole_number_option(text, "--subscribers", 0, kMaxSubscribers, "do not wait"));
+}
+
 // Sends `count` messages (0: until a signal) at `rate` per second (0: as fast as possible),
 // with heartbeats every `heartbeat` (0: none). Returns how many were sent.
 std::uint64_t pace(zmqrpc::Sender& sender, const std::string& message, std::uint64_t count,
@@ -90,11 +101,11 @@ Command add_publish(CLI::App& parent) {
         std::string function;
         std::string params = "{}";
         std::string raw;
-        std::uint64_t count = 1;
-        double rate = 0;
-        double heartbeat_interval = 0;
-        int subscribers = 1;
-        double wait = 10;
+        std::string count = "1";
+        std::string rate = "0";
+        std::string heartbeat_interval = "0";
+        std::string subscribers = "1";
+        std::string wait = "10";
         CredentialOptions credentials;
     };
     auto args = std::make_shared<Args>();
@@ -109,16 +120,22 @@ Command add_publish(CLI::App& parent) {
     app->add_option("--pub", args->pub, "PUB endpoint to bind, e.g. tcp://*:30001")->required();
     app->add_option("--raw", args->raw, "send this exact text instead of an invocation");
     app->add_option("--count", args->count, "messages to send (0: until SIGINT/SIGTERM)")
+        ->type_name("N")
         ->capture_default_str();
-    app->add_option("--rate", args->rate, "messages per second (0: as fast as possible)")
+    app->add_option("--rate", args->rate,
+                    "messages per second, 0.001 to 1000000000 (0: as fast as possible)")
+        ->type_name("PER_SECOND")
         ->capture_default_str();
     app->add_option("--heartbeat-interval", args->heartbeat_interval,
                     "also send a heartbeat every SECONDS (0: none)")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--subscribers", args->subscribers,
-                    "subscribers to wait for before sending (0: do not wait)")
+                    "subscribers to wait for before sending, up to 100000 (0: do not wait)")
+        ->type_name("N")
         ->capture_default_str();
     app->add_option("--wait", args->wait, "seconds to wait for them; then exit 2")
+        ->type_name("SECONDS")
         ->capture_default_str();
     args->credentials.add(*app, "", "that subscribers must present");
 
@@ -131,24 +148,27 @@ Command add_publish(CLI::App& parent) {
                     message = args->raw;
                 } else {
                     if (args->function.empty()) {
-                        throw Failure{kUsage, "publish needs FUNCTION [PARAMS] or --raw TEXT"};
+                        throw Failure{kUsage, "give FUNCTION [PARAMS] or --raw TEXT"};
                     }
                     message = zmqrpc::encode_request(args->function, parse_params(args->params));
                 }
-                if (args->rate < 0) throw Failure{kUsage, "--rate must not be negative"};
+                // Every option is checked before the bind: a misuse gives one line, no more.
+                auto count = count_option(args->count, "until SIGINT/SIGTERM");
+                auto rate = number_option(args->rate, "--rate", 0.001, 1e9, "as fast as possible");
                 auto heartbeat =
                     seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
-                // Every option is checked before the bind: a misuse gives one line, no more.
+                auto subscribers = subscribers_option(args->subscribers);
                 auto wait = seconds_option(args->wait, "--wait", true);
+                check_endpoint(args->pub, "--pub");
                 auto context = std::make_shared<zmqrpc::Context>();
                 auto sender =
                     bind_publisher(context, args->pub, args->credentials.resolve(""), "publish");
                 std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint();
-                if (args->subscribers > 0) {
-                    std::cerr << ", waiting for " << args->subscribers << " subscriber(s)";
+                if (subscribers > 0) {
+                    std::cerr << ", waiting for " << subscribers << " subscriber(s)";
                 }
                 std::cerr << std::endl;
-                switch (wait_for_subscribers(*sender, args->subscribers, wait)) {
+                switch (wait_for_subscribers(*sender, subscribers, wait)) {
                     case Waited::Ready:
                         break;
                     case Waited::Interrupted:
@@ -160,7 +180,7 @@ Command add_publish(CLI::App& parent) {
                                   << std::endl;
                         return kNoAnswer;
                 }
-                auto sent = pace(*sender, message, args->count, args->rate, heartbeat);
+                auto sent = pace(*sender, message, count, rate, heartbeat);
                 std::cout << "published " << sent << " message(s) on " << sender->pub_endpoint()
                           << std::endl;
                 return kOk;
@@ -170,8 +190,8 @@ Command add_publish(CLI::App& parent) {
 Command add_heartbeat(CLI::App& parent) {
     struct Args {
         std::string pub;
-        double interval = 1;
-        std::uint64_t count = 0;
+        std::string interval = "1";
+        std::string count = "0";
         CredentialOptions credentials;
     };
     auto args = std::make_shared<Args>();
@@ -181,18 +201,22 @@ Command add_heartbeat(CLI::App& parent) {
         "interval, until --count or SIGINT/SIGTERM.");
     app->add_option("--pub", args->pub, "PUB endpoint to bind")->required();
     app->add_option("--interval", args->interval, "seconds between heartbeats")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--count", args->count, "heartbeats to send (0: until a signal)")
+        ->type_name("N")
         ->capture_default_str();
     args->credentials.add(*app, "", "that subscribers must present");
     return {app, [args]() -> int {
                 auto interval = seconds_option(args->interval, "--interval", false);
+                auto count = count_option(args->count, "until a signal");
+                check_endpoint(args->pub, "--pub");
                 auto context = std::make_shared<zmqrpc::Context>();
                 auto sender =
                     bind_publisher(context, args->pub, args->credentials.resolve(""), "heartbeat");
                 std::cout << "zmqrpc heartbeat: ready on " << sender->pub_endpoint() << ", every "
                           << args->interval << " s" << std::endl;
-                auto sent = beat(*sender, args->count, interval);
+                auto sent = beat(*sender, count, interval);
                 std::cerr << "sent " << sent << " heartbeat(s)" << std::endl;
                 return kOk;
             }};

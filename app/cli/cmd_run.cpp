@@ -143,7 +143,7 @@ Command add_run(CLI::App& parent) {
         std::string metrics;
         CredentialOptions metrics_credentials;
         std::vector<std::string> nodes;
-        double status_interval = 10;
+        std::string status_interval = "10";
         bool quiet = false;
     };
     auto args = std::make_shared<Args>();
@@ -168,15 +168,18 @@ Command add_run(CLI::App& parent) {
                     "tcp://*:5690 (read it with `zmqrpc snoop`)");
     args->metrics_credentials.add(*app, "metrics-", "that metrics subscribers must present");
     app->add_option("--nodes", args->nodes, "start only these nodes (comma-separated ids)")
-        ->delimiter(',');
+        ->delimiter(',')
+        ->allow_extra_args(false);
     app->add_option("--status-interval", args->status_interval,
                     "also print the table every SECONDS, for live rates (0: only on events)")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_flag("--quiet", args->quiet, "print the table only at start and at stop");
 
     return {
         app, [args]() -> int {
             const auto interval = seconds_option(args->status_interval, "--status-interval", true);
+            check_endpoint(args->metrics, "--metrics");
             zmqrpc::Credentials metrics_credentials = args->metrics_credentials.resolve("metrics-");
             if (args->metrics.empty() && !metrics_credentials.username.empty()) {
                 throw Failure{kUsage, "--metrics-user needs --metrics"};
@@ -185,7 +188,7 @@ Command add_run(CLI::App& parent) {
             zmqrpc::Topology topology = load_topology_or_fail(args->file);
             const auto problems = zmqrpc::validate(topology);
             for (const auto& p : problems)
-                std::cerr << args->file << ": " << p.str() << '\n';
+                std::cerr << printable(args->file + ": " + p.str()) << '\n';
             std::cerr.flush();
             if (zmqrpc::has_errors(problems)) {
                 throw Failure{kCannotStart, "cannot run " + args->file +
@@ -235,6 +238,9 @@ Command add_run(CLI::App& parent) {
                     }
                     if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
                 }
+            }
+            if (topology.nodes().empty()) {
+                throw Failure{kCannotStart, "nothing to run: " + args->file + " has no nodes"};
             }
             if (ids.empty()) {
                 throw Failure{

@@ -6,12 +6,32 @@
 
 namespace cli {
 
+namespace {
+constexpr std::uint64_t kMaxMessageSize = 1024 * 1024 * 1024;  // 1 GiB; larger: -1
+
+// -1 (no limit) or 1 to kMaxMessageSize bytes.
+std::int64_t max_message_size_option(const std::string& text) {
+    if (text == "-1") return -1;
+    try {
+        return static_cast<std::int64_t>(
+            whole_number_option(text, "--max-message-size", 1, kMaxMessageSize));
+    } catch (const Failure&) {
+        // The same, with the -1 that whole numbers leave out.
+        throw Failure{kUsage,
+                      "--max-message-size must be -1 (no limit) or a whole number of "
+                      "bytes from 1 to " +
+                          std::to_string(kMaxMessageSize) + ", not " +
+                          (text.empty() ? std::string("empty") : "'" + text + "'")};
+    }
+}
+}  // namespace
+
 Command add_serve(CLI::App& parent) {
     struct Args {
         std::string rep;
         std::vector<std::string> subs;
-        double heartbeat_timeout = 60;
-        std::int64_t max_message_size = 64 * 1024 * 1024;
+        std::string heartbeat_timeout = "60";
+        std::string max_message_size = "67108864";  // 64 MiB
         bool events = false;
         CredentialOptions credentials;
     };
@@ -25,28 +45,31 @@ Command add_serve(CLI::App& parent) {
     app->add_option("--rep", args->rep, "REP endpoint to bind, e.g. tcp://*:30000");
     app->add_option("--sub", args->subs,
                     "PUB endpoint to subscribe to, as ENDPOINT or ENDPOINT@SECONDS (its own "
-                    "heartbeat timeout); repeatable");
+                    "heartbeat timeout); repeat the option for several")
+        ->allow_extra_args(false);
     app->add_option("--heartbeat-timeout", args->heartbeat_timeout,
                     "seconds of silence after which a SUB socket is recreated, for --sub "
                     "endpoints without @SECONDS (0: never)")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_option("--max-message-size", args->max_message_size,
-                    "largest accepted message in bytes (-1: no limit)")
+                    "largest accepted message in bytes, 1 to 1073741824 (-1: no limit)")
+        ->type_name("BYTES")
         ->capture_default_str();
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
     args->credentials.add(*app, "", "that clients must present (REP) / we present (SUB)");
 
     return {app, [args]() -> int {
                 if (args->rep.empty() && args->subs.empty()) {
-                    throw Failure{kUsage, "serve needs --rep and/or --sub"};
+                    throw Failure{kUsage, "give --rep and/or --sub"};
                 }
                 zmqrpc::RpcServerOptions options;
                 options.name = "serve";
-                options.rep_bind = args->rep;
-                options.sub_connect = parse_sub_endpoints(args->subs);
+                options.rep_bind = check_endpoint(args->rep, "--rep");
+                options.sub_connect = parse_sub_endpoints(args->subs, "--sub");
                 options.default_heartbeat_timeout =
                     seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
-                options.max_message_size = args->max_message_size;
+                options.max_message_size = max_message_size_option(args->max_message_size);
                 options.credentials = args->credentials.resolve("");
                 auto bus = std::make_shared<zmqrpc::EventBus>();
                 options.events = bus;

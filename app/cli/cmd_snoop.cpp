@@ -6,39 +6,12 @@
 #include <deque>
 #include <iostream>
 #include <mutex>
+#include <set>
+#include <utility>
 
 namespace cli {
 
 namespace {
-// Printable single line: control characters and invalid UTF-8 escaped.
-std::string printable(std::string_view message) {
-    if (zmqrpc::is_valid_utf8(message)) {
-        std::string out;
-        for (char c : message) {
-            auto u = static_cast<unsigned char>(c);
-            if (u < 0x20 || u == 0x7f) {
-                char buf[8];
-                std::snprintf(buf, sizeof buf, "\\x%02x", u);
-                out += buf;
-            } else {
-                out += c;
-            }
-        }
-        return out;
-    }
-    std::string out = "(invalid UTF-8) ";
-    for (char c : message) {
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f) {
-            out += c;
-        } else {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\x%02x", u);
-            out += buf;
-        }
-    }
-    return out;
-}
 
 // Lines travel from the receiver thread to the main thread through a bounded queue, so a slow
 // terminal never stalls the receiver; what does not fit is counted.
@@ -64,13 +37,48 @@ struct Lines {
         cv.notify_one();
     }
 };
+
+// Refused credentials and failed handshakes: the publisher will never send us anything. Said
+// once per endpoint and kind, "zmqrpc snoop: ENDPOINT: TEXT", until a handshake succeeds there
+// again; libzmq retries every few hundred milliseconds and each retry fails the same way.
+class FailureReporter {
+  public:
+    // Inactive (when --events prints every event anyway): reports nothing.
+    FailureReporter(zmqrpc::EventBus& bus, bool active) {
+        if (active) events_ = bus.subscribe();
+    }
+    // Says what happened since the last call.
+    void report() {
+        if (!events_) return;
+        for (const auto& e : events_->drain())
+            report(e);
+    }
+
+  private:
+    void report(const zmqrpc::Event& e) {
+        using K = zmqrpc::EventKind;
+        if (e.kind == K::HandshakeSucceeded) {
+            std::erase_if(said_, [&](const auto& s) { return s.first == e.endpoint; });
+            return;
+        }
+        if (e.kind != K::CredentialsRefused && e.kind != K::HandshakeFailed && e.kind != K::Error) {
+            return;
+        }
+        if (!said_.emplace(e.endpoint, e.kind).second) return;
+        std::cerr << "zmqrpc snoop: " << (e.endpoint.empty() ? "" : printable(e.endpoint) + ": ")
+                  << printable(e.text.empty() ? zmqrpc::to_string(e.kind) : e.text) << std::endl;
+    }
+
+    std::shared_ptr<zmqrpc::EventSubscription> events_;
+    std::set<std::pair<std::string, zmqrpc::EventKind>> said_;
+};
 }  // namespace
 
 Command add_snoop(CLI::App& parent) {
     struct Args {
         std::vector<std::string> subs;
-        std::uint64_t count = 0;
-        double heartbeat_timeout = 0;
+        std::string count = "0";
+        std::string heartbeat_timeout = "0";
         bool no_heartbeats = false;
         bool events = false;
         CredentialOptions credentials;
@@ -80,14 +88,20 @@ Command add_snoop(CLI::App& parent) {
         "snoop",
         "Print every message published on one or more PUB endpoints, one line each: time, "
         "endpoint, message. Heartbeats are shown as HEARTBEAT. Stops after --count messages "
-        "or on SIGINT/SIGTERM.");
+        "(heartbeats not counted) or on SIGINT/SIGTERM. Refused credentials and failed "
+        "handshakes are said on stderr even without --events.");
     app->add_option("--sub", args->subs,
-                    "PUB endpoint to subscribe to, ENDPOINT or ENDPOINT@SECONDS; repeatable")
-        ->required();
-    app->add_option("--count", args->count, "stop after this many messages (0: never)")
+                    "PUB endpoint to subscribe to, ENDPOINT or ENDPOINT@SECONDS; repeat the "
+                    "option for several")
+        ->required()
+        ->allow_extra_args(false);
+    app->add_option("--count", args->count,
+                    "stop after this many messages, heartbeats not counted (0: never)")
+        ->type_name("N")
         ->capture_default_str();
     app->add_option("--heartbeat-timeout", args->heartbeat_timeout,
                     "recreate a SUB socket silent this many seconds (0: never)")
+        ->type_name("SECONDS")
         ->capture_default_str();
     app->add_flag("--no-heartbeats", args->no_heartbeats, "do not print heartbeats");
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
@@ -95,9 +109,10 @@ Command add_snoop(CLI::App& parent) {
 
     return {app, [args]() -> int {
                 auto lines = std::make_shared<Lines>();
+                auto count = whole_number_option(args->count, "--count", 0, kMaxCount, "never");
                 zmqrpc::ReceiverOptions options;
                 options.name = "snoop";
-                options.sub_connect = parse_sub_endpoints(args->subs);
+                options.sub_connect = parse_sub_endpoints(args->subs, "--sub");
                 options.default_heartbeat_timeout =
                     seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
                 options.credentials = args->credentials.resolve("");
@@ -113,6 +128,8 @@ Command add_snoop(CLI::App& parent) {
                 options.events = bus;
                 std::optional<EventPrinter> printer;
                 if (args->events) printer.emplace(bus);
+                // Without --events, what means that nothing will ever arrive is still said.
+                FailureReporter failures(*bus, !args->events);
 
                 zmqrpc::Receiver receiver(
                     options, [](std::string_view, zmqrpc::Origin) { return std::string(); });
@@ -130,16 +147,18 @@ Command add_snoop(CLI::App& parent) {
                     for (auto& line : batch) {
                         std::cout << line.text << '\n';
                         if (!line.heartbeat) ++printed;
-                        if (args->count != 0 && printed >= args->count) {
+                        if (count != 0 && printed >= count) {
                             stop = true;
                             break;
                         }
                     }
                     std::cout.flush();
+                    failures.report();
                     int sig = wait_signal(std::chrono::milliseconds(0));
                     if (sig == SIGINT || sig == SIGTERM) stop = true;
                 }
                 receiver.stop();
+                failures.report();
                 if (lines->dropped) {
                     std::cerr << "zmqrpc snoop: " << lines->dropped
                               << " message(s) not printed: the terminal could not keep up"

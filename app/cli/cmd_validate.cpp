@@ -7,8 +7,10 @@
 namespace cli {
 
 std::string located_line(const std::string& path, const zmqrpc::LocatedError& error) {
-    if (error.where == path || error.where.empty()) return path + ": " + error.text;
-    return path + ": " + error.where + ": " + error.text;
+    // The place and text quote the file (keys, ids): one line, whatever they hold.
+    if (path.empty()) return printable(error.text);  // "no file name given"
+    if (error.where == path || error.where.empty()) return printable(path + ": " + error.text);
+    return printable(path + ": " + error.where + ": " + error.text);
 }
 
 zmqrpc::Topology load_topology_or_fail(const std::string& path) {
@@ -17,7 +19,7 @@ zmqrpc::Topology load_topology_or_fail(const std::string& path) {
     } catch (const zmqrpc::TopologyLoadError& e) {
         for (const auto& error : e.errors())
             std::cerr << located_line(path, error) << '\n';
-        if (e.errors().empty()) std::cerr << path << ": " << e.what() << '\n';
+        if (e.errors().empty()) std::cerr << printable(path + ": " + e.what()) << '\n';
         std::cerr.flush();
         throw Failure{kCannotStart, {}};
     }
@@ -66,7 +68,7 @@ Command add_validate(CLI::App& parent) {
                     std::cout << list.dump(2) << std::endl;
                 } else {
                     for (const auto& p : problems)
-                        std::cout << args->file << ": " << p.str() << '\n';
+                        std::cout << printable(args->file + ": " + p.str()) << '\n';
                     if (errors > 0) {
                         std::cout << args->file << ": " << plural(errors, "error");
                         if (warnings > 0) std::cout << ", " << plural(warnings, "warning");

@@ -1,7 +1,11 @@
 #include "common.hpp"
 
 #include <pthread.h>
+#include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -56,52 +60,159 @@ zmqrpc::Credentials CredentialOptions::resolve(const std::string& prefix) const 
     return c;
 }
 
-std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::string>& args) {
-    std::vector<zmqrpc::SubEndpoint> out;
-    for (const auto& arg : args) {
-        auto at = arg.rfind('@');
-        if (at == std::string::npos) {
-            out.emplace_back(arg);
-            continue;
-        }
-        std::string seconds = arg.substr(at + 1);
-        char* end = nullptr;
-        double value = std::strtod(seconds.c_str(), &end);
-        if (seconds.empty() || *end != '\0' || !(value > 0) || value > 1e6) {
-            throw Failure{kUsage, "invalid heartbeat timeout in '" + arg +
-                                      "': expected ENDPOINT@SECONDS with SECONDS > 0"};
-        }
-        out.emplace_back(arg.substr(0, at),
-                         std::chrono::milliseconds(static_cast<long>(value * 1000)));
-    }
-    return out;
+namespace {
+
+constexpr double kMaxSeconds = 1e7;
+
+// Numbers as a person writes them, for messages: "0.5", "1000000000", "-1".
+std::string number_text(double value) {
+    std::ostringstream out;
+    out << std::setprecision(12) << value;  // 1000000000, not 1e+09
+    return out.str();
 }
 
-std::chrono::milliseconds seconds_option(double seconds, const char* name, bool allow_zero) {
-    constexpr double kMax = 1e7;
-    if (!(seconds >= 0) || (!allow_zero && seconds == 0) || seconds > kMax) {
-        std::ostringstream value;
-        value << seconds;  // "-1", not std::to_string's "-1.000000"
-        throw Failure{kUsage, std::string("invalid ") + name + ": " + value.str() +
-                                  " seconds (expected " + (allow_zero ? ">= 0" : "> 0") +
-                                  " and at most 10000000)"};
-    }
-    // Milliseconds, but a positive value never rounds down to zero (which means "none" or is
-    // refused by the components).
+// Milliseconds of `seconds` (checked: 0 < seconds <= kMaxSeconds, or 0), rounded to the nearest
+// millisecond, but a positive value never rounds down to zero (which means "none" or is refused
+// by the components).
+std::chrono::milliseconds to_milliseconds(double seconds) {
     auto ms = static_cast<long>(seconds * 1000.0 + 0.5);
     if (seconds > 0 && ms == 0) ms = 1;
     return std::chrono::milliseconds(ms);
 }
 
+// Parses all of `text` as a number; nullopt when it is not one (empty, trailing characters).
+std::optional<double> parse_number(const std::string& text) {
+    if (text.empty() || std::isspace(static_cast<unsigned char>(text.front()))) return {};
+    char* end = nullptr;
+    double value = std::strtod(text.c_str(), &end);
+    if (end == text.c_str() || *end != '\0') return {};
+    return value;
+}
+
+std::string quoted(const std::string& text) {
+    return text.empty() ? std::string("empty") : "'" + text + "'";
+}
+
+}  // namespace
+
+const std::string& check_endpoint(const std::string& endpoint, const std::string& option) {
+    constexpr std::string_view kInproc = "inproc://";
+    if (endpoint.size() >= kInproc.size() &&
+        std::equal(kInproc.begin(), kInproc.end(), endpoint.begin(), [](char a, char b) {
+            return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+        throw Failure{kCannotStart,
+                      option + " " + endpoint +
+                          ": inproc:// endpoints work only inside one process; use ipc:// or "
+                          "tcp://"};
+    }
+    return endpoint;
+}
+
+void check_endpoints(const std::vector<std::string>& endpoints, const std::string& option) {
+    for (const auto& endpoint : endpoints)
+        check_endpoint(endpoint, option);
+}
+
+std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::string>& args,
+                                                     const std::string& option) {
+    std::vector<zmqrpc::SubEndpoint> out;
+    for (const auto& arg : args) {
+        auto at = arg.rfind('@');
+        if (at == std::string::npos) {
+            out.emplace_back(check_endpoint(arg, option));
+            continue;
+        }
+        auto value = parse_number(arg.substr(at + 1));
+        if (!value || !(*value > 0) || *value > kMaxSeconds) {
+            throw Failure{kUsage, "invalid heartbeat timeout in " + option + " '" + arg +
+                                      "': expected ENDPOINT@SECONDS with SECONDS > 0 and at "
+                                      "most 10000000"};
+        }
+        out.emplace_back(check_endpoint(arg.substr(0, at), option), to_milliseconds(*value));
+    }
+    return out;
+}
+
+std::chrono::milliseconds seconds_option(const std::string& text, const char* name,
+                                         bool allow_zero) {
+    const std::string expected =
+        std::string(" (expected ") + (allow_zero ? ">= 0" : "> 0") + " and at most 10000000)";
+    if (text.empty()) throw Failure{kUsage, std::string("invalid ") + name + ": empty" + expected};
+    auto seconds = parse_number(text);
+    if (!seconds) {
+        throw Failure{kUsage, std::string("invalid ") + name + ": '" + text +
+                                  "' is not a number of seconds" + expected};
+    }
+    if (!(*seconds >= 0) || (!allow_zero && *seconds == 0) || *seconds > kMaxSeconds) {
+        throw Failure{kUsage, std::string("invalid ") + name + ": " + number_text(*seconds) +
+                                  " seconds" + expected};
+    }
+    return to_milliseconds(*seconds);
+}
+
+std::uint64_t whole_number_option(const std::string& text, const char* name, std::uint64_t min,
+                                  std::uint64_t max, const char* zero_means) {
+    std::uint64_t value = 0;
+    bool ok = !text.empty();
+    for (char c : text) {
+        if (c < '0' || c > '9') {
+            ok = false;
+            break;
+        }
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (value > (max - digit) / 10) {  // more than max: stop before it can overflow
+            ok = false;
+            break;
+        }
+        value = value * 10 + digit;
+    }
+    if (!ok || value < min) {
+        std::string range =
+            "a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+        if (min == 0 && zero_means) range += std::string(" (0: ") + zero_means + ")";
+        throw Failure{kUsage, std::string(name) + " must be " + range + ", not " + quoted(text)};
+    }
+    return value;
+}
+
+double number_option(const std::string& text, const char* name, double min, double max,
+                     const char* zero_means) {
+    const auto value = parse_number(text);
+    const bool ok = value && std::isfinite(*value) &&
+                    ((zero_means && *value == 0) || (*value >= min && *value <= max));
+    if (!ok) {
+        std::string range = "a number from " + number_text(min) + " to " + number_text(max);
+        if (zero_means) range += std::string(", or 0 (") + zero_means + ")";
+        throw Failure{kUsage, std::string(name) + " must be " + range + ", not " + quoted(text)};
+    }
+    return *value == 0 ? 0.0 : *value;  // not -0
+}
+
 zmqrpc::json parse_params(const std::string& text) {
+    // nlohmann's messages without their "[json.exception.parse_error.101] " prefix.
+    auto without_id = [](const zmqrpc::json::exception& e) {
+        std::string what = e.what();
+        auto bracket = what.find("] ");
+        return bracket == std::string::npos ? what : what.substr(bracket + 2);
+    };
     zmqrpc::json value;
     try {
         value = zmqrpc::json::parse(text);
     } catch (const zmqrpc::json::parse_error& e) {
-        std::string what = e.what();
-        auto bracket = what.find("] ");
-        if (bracket != std::string::npos) what = what.substr(bracket + 2);
-        throw Failure{kCannotStart, "PARAMS is not valid JSON: " + what};
+        throw Failure{kCannotStart, "PARAMS is not valid JSON: " + without_id(e)};
+    } catch (const zmqrpc::json::out_of_range& e) {
+        // 406: "number overflow parsing '1e400'", a number no double holds.
+        const std::string what = e.what();
+        const auto open = what.find('\''), close = what.rfind('\'');
+        if (e.id == 406 && open != std::string::npos && close > open) {
+            throw Failure{kCannotStart, "invalid JSON in PARAMS: number " +
+                                            what.substr(open + 1, close - open - 1) +
+                                            " is out of range (at most about 1.8e308)"};
+        }
+        throw Failure{kCannotStart, "invalid JSON in PARAMS: " + without_id(e)};
+    } catch (const zmqrpc::json::exception& e) {
+        throw Failure{kCannotStart, "invalid JSON in PARAMS: " + without_id(e)};
     }
     if (!value.is_object()) {
         throw Failure{kCannotStart,
@@ -154,9 +265,11 @@ std::string timestamp(std::chrono::system_clock::time_point t) {
 }
 
 std::string format_event(const zmqrpc::Event& e) {
-    std::string line = timestamp(e.time) + " " + e.source + " " + zmqrpc::to_string(e.kind);
-    if (!e.endpoint.empty()) line += " " + e.endpoint;
-    if (!e.text.empty()) line += ": " + e.text;
+    // The text may carry what a peer sent (a status text, a bad message); keep it one line.
+    std::string line =
+        timestamp(e.time) + " " + printable(e.source) + " " + zmqrpc::to_string(e.kind);
+    if (!e.endpoint.empty()) line += " " + printable(e.endpoint);
+    if (!e.text.empty()) line += ": " + printable(e.text);
     return line;
 }
 

@@ -2,12 +2,15 @@
 // heartbeat timeouts, signal handling and event printing. Main thread only unless noted.
 #pragma once
 
+#include "printable.hpp"
+
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <csignal>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +28,9 @@ enum Exit : int {
     kUsage = 64,       // command line does not parse
 };
 
+// The largest --count of publish, heartbeat and snoop (about 30 years at 1000 a second).
+inline constexpr std::uint64_t kMaxCount = 1'000'000'000'000;
+
 // Thrown by subcommands for "one clear line on stderr, then exit with code". An empty message
 // prints nothing (the subcommand already said what is wrong, e.g. located lines).
 struct Failure {
@@ -41,10 +47,28 @@ struct CredentialOptions {
     zmqrpc::Credentials resolve(const std::string& prefix) const;
 };
 
-// "EP" or "EP@SECONDS" (a SUB endpoint with its own heartbeat timeout).
-std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::string>& args);
+// An endpoint given in option `option`; throws Failure for inproc://, which nothing outside this
+// process can reach. Returns `endpoint`.
+const std::string& check_endpoint(const std::string& endpoint, const std::string& option);
+void check_endpoints(const std::vector<std::string>& endpoints, const std::string& option);
 
-std::chrono::milliseconds seconds_option(double seconds, const char* name, bool allow_zero);
+// "EP" or "EP@SECONDS" (a SUB endpoint with its own heartbeat timeout), from option `option`.
+std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::string>& args,
+                                                     const std::string& option);
+
+// Numeric options are kept as the text given and checked here, so that "-1", "", "nan" or a
+// number too large for its type is refused by name instead of wrapping around (CLI11 reads "-1"
+// into an unsigned as 2^64-1). Each throws Failure{kUsage} naming the option and its range.
+//
+// Seconds, fractional, 0 (when allowed) to 10000000; a positive value never rounds down to 0 ms.
+std::chrono::milliseconds seconds_option(const std::string& text, const char* name,
+                                         bool allow_zero);
+// A whole number from `min` to `max`; `zero_means` (when 0 is allowed) says what 0 does.
+std::uint64_t whole_number_option(const std::string& text, const char* name, std::uint64_t min,
+                                  std::uint64_t max, const char* zero_means = nullptr);
+// A finite number from `min` to `max`, or 0 (meaning `zero_means`) when that is given.
+double number_option(const std::string& text, const char* name, double min, double max,
+                     const char* zero_means = nullptr);
 
 // Parses a JSON object given on the command line; throws Failure with the parser's message.
 zmqrpc::json parse_params(const std::string& text);

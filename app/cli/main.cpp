@@ -19,8 +19,12 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("zmqrpc ") + zmqrpc::version() + " (libzmq " +
                                           zmqrpc::libzmq_version() + ")");
     app.require_subcommand(1);
-    app.failure_message([](const CLI::App*, const CLI::Error& e) {
-        return std::string("zmqrpc: ") + e.what() + " (see --help)\n";
+    // The subcommand named on the command line, so that CLI11's errors name it as ours do
+    // ("zmqrpc call: --req is required"); empty when none is.
+    std::string subcommand;
+    app.failure_message([&subcommand](const CLI::App*, const CLI::Error& e) {
+        return "zmqrpc" + (subcommand.empty() ? std::string() : " " + subcommand) + ": " +
+               cli::printable(e.what()) + " (see --help)\n";
     });
     std::vector<cli::Command> commands = {
         cli::add_serve(app), cli::add_call(app),  cli::add_publish(app),  cli::add_heartbeat(app),
@@ -32,7 +36,8 @@ int main(int argc, char** argv) {
         const std::string word = argv[i];
         if (word == "-h" || word == "--help" || word == "--version") continue;
         if (!word.empty() && word[0] == '-') {
-            std::cerr << "zmqrpc: unknown option '" << word << "' (see --help)" << std::endl;
+            std::cerr << "zmqrpc: unknown option '" << cli::printable(word) << "' (see --help)"
+                      << std::endl;
             return cli::kUsage;
         }
         bool known = false;
@@ -42,10 +47,11 @@ int main(int argc, char** argv) {
             names += (names.empty() ? "" : ", ") + command.app->get_name();
         }
         if (!known) {
-            std::cerr << "zmqrpc: unknown subcommand '" << word << "' (expected one of " << names
-                      << "; see --help)" << std::endl;
+            std::cerr << "zmqrpc: unknown subcommand '" << cli::printable(word)
+                      << "' (expected one of " << names << "; see --help)" << std::endl;
             return cli::kUsage;
         }
+        subcommand = word;
         break;
     }
     try {
@@ -63,23 +69,24 @@ int main(int argc, char** argv) {
     for (auto& command : commands) {
         if (!command.app->parsed()) continue;
         const std::string name = command.app->get_name();
+        // Every message is one line, whatever it quotes (an id from a file, a server's text).
         try {
             return command.run();
         } catch (const cli::Failure& f) {
             if (!f.message.empty())
-                std::cerr << "zmqrpc " << name << ": " << f.message << std::endl;
+                std::cerr << "zmqrpc " << name << ": " << cli::printable(f.message) << std::endl;
             return f.code;
         } catch (const zmqrpc::ConfigError& e) {
             // Components name themselves after the subcommand; say it once.
             std::string what = e.what();
             if (what.rfind(name + ": ", 0) == 0) what = what.substr(name.size() + 2);
-            std::cerr << "zmqrpc " << name << ": " << what << std::endl;
+            std::cerr << "zmqrpc " << name << ": " << cli::printable(what) << std::endl;
             return cli::kCannotStart;
         } catch (const zmqrpc::RpcError& e) {
-            std::cerr << "zmqrpc " << name << ": " << e.what() << std::endl;
+            std::cerr << "zmqrpc " << name << ": " << cli::printable(e.what()) << std::endl;
             return cli::kNoAnswer;
         } catch (const std::exception& e) {
-            std::cerr << "zmqrpc " << name << ": " << e.what() << std::endl;
+            std::cerr << "zmqrpc " << name << ": " << cli::printable(e.what()) << std::endl;
             return cli::kCannotStart;
         }
     }

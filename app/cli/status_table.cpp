@@ -1,5 +1,7 @@
 #include "status_table.hpp"
 
+#include "printable.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -175,10 +177,10 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
             case zmqrpc::NodeState::Failed:
             case zmqrpc::NodeState::Waiting:
                 if (!status.reason.empty())
-                    state = shorten(state + ": " + status.reason, kReasonWidth);
+                    state = shorten(state + ": " + printable(status.reason), kReasonWidth);
                 break;
             case zmqrpc::NodeState::Remote:
-                state = "remote(" + status.host + ")";
+                state = "remote(" + printable(status.host) + ")";
                 break;
             default:
                 break;
@@ -190,14 +192,14 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         }
         std::string links = "-";
         if (status.state == zmqrpc::NodeState::External) {
-            links = status.reason.empty() ? "-" : shorten(status.reason, kReasonWidth);
+            links = status.reason.empty() ? "-" : shorten(printable(status.reason), kReasonWidth);
         } else if (is_running && node) {
             links = links_cell(snapshot, topology, *node);
         }
-        rows.push_back(
-            {{status.id, zmqrpc::to_string(status.kind), status.host.empty() ? "-" : status.host,
-              state, is_running ? format_rate(status.rate_in) : "-",
-              is_running ? format_rate(status.rate_out) : "-", queue, links}});
+        rows.push_back({{status.id, zmqrpc::to_string(status.kind),
+                         status.host.empty() ? "-" : printable(status.host), state,
+                         is_running ? format_rate(status.rate_in) : "-",
+                         is_running ? format_rate(status.rate_out) : "-", queue, links}});
     }
 
     std::vector<std::size_t> widths(header.size());
@@ -223,8 +225,9 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
     };
 
     std::ostringstream out;
-    out << (snapshot.host.empty() ? std::string("all hosts") : "host " + snapshot.host) << ", "
-        << local_time(snapshot.time) << ": " << states[zmqrpc::NodeState::Running] << " running";
+    out << (snapshot.host.empty() ? std::string("all hosts") : "host " + printable(snapshot.host))
+        << ", " << local_time(snapshot.time) << ": " << states[zmqrpc::NodeState::Running]
+        << " running";
     for (const auto& [state, count] : states) {
         if (state != zmqrpc::NodeState::Running && count > 0)
             out << ", " << count << " " << zmqrpc::to_string(state);
@@ -240,7 +243,7 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         for (const auto& status : snapshot.nodes) {
             if (status.state == which && !status.reason.empty() &&
                 status.reason.size() + name.size() + 2 > kReasonWidth) {
-                reasons.push_back("  " + status.id + ": " + status.reason + "\n");
+                reasons.push_back("  " + status.id + ": " + printable(status.reason) + "\n");
             }
         }
         if (reasons.empty()) continue;
@@ -256,7 +259,7 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         if (trouble.empty()) continue;
         std::string text = "  " + status.id;
         if (link) text += "  " + link->from.str() + " -> " + link->to.str();
-        if (!status.endpoint.empty()) text += "  " + status.endpoint;
+        if (!status.endpoint.empty()) text += "  " + printable(status.endpoint);
         troubles.push_back(text + ": " + trouble + "\n");
     }
     if (!troubles.empty()) {

@@ -16,6 +16,7 @@
 #include <QFileInfo>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QSet>
 #include <QTemporaryDir>
 
 #include <sys/prctl.h>
@@ -417,9 +418,10 @@ class TestCli : public QObject {
                                                              "--password-env"};
         QTest::newRow("heartbeat")
             << "heartbeat" << QStringList{"--pub", "--interval", "--count", "--password-env"};
-        QTest::newRow("snoop") << "snoop"
-                               << QStringList{"--sub",           "--count",  "--heartbeat-timeout",
-                                              "--no-heartbeats", "--events", "--password-env"};
+        QTest::newRow("snoop")
+            << "snoop"
+            << QStringList{"--sub",    "--count",        "--heartbeat-timeout",   "--no-heartbeats",
+                           "--events", "--password-env", "heartbeats not counted"};
         QTest::newRow("proxy") << "proxy" << QStringList{"KIND",          "sub2req",
                                                          "sub2pub",       "rep2pub",
                                                          "rep2req",       "buffered-rep2req",
@@ -614,6 +616,90 @@ class TestCli : public QObject {
         QVERIFY2(r.ms >= 400 && r.ms < 1500, qPrintable(QString::number(r.ms)));
     }
 
+    // SIGINT/SIGTERM end a call in flight at once (the signals are blocked for sigwait-style
+    // handling, and RpcClient::invoke does not look at them): one line, exit 128 + the signal.
+    void callInterrupted_data() {
+        QTest::addColumn<int>("sig");
+        QTest::addColumn<int>("code");
+        QTest::newRow("SIGINT") << int(SIGINT) << 130;
+        QTest::newRow("SIGTERM") << int(SIGTERM) << 143;
+    }
+    void callInterrupted() {
+        QFETCH(int, sig);
+        QFETCH(int, code);
+        Child serve;  // its own: the sleeping function keeps a server busy
+        const QString ep = startServe(serve);
+        QVERIFY2(!ep.isEmpty(), qPrintable(serve.describe()));
+        Child call;
+        call.start({"call", "sleep", R"({"seconds": 5})", "--req", ep, "--timeout", "10"});
+        QVERIFY(call.waitStarted());
+        QTest::qWait(300);  // the request is out; the reply is 5 s away
+        QVERIFY2(call.running(), qPrintable(call.describe()));
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(call.signal(sig));
+        QVERIFY2(call.waitFinished(1000), qPrintable(call.describe()));
+        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+        QVERIFY2(call.normalExit() && call.exitCode() == code, qPrintable(call.describe()));
+        QCOMPARE(call.err(), QStringLiteral("zmqrpc call: interrupted\n"));
+        QVERIFY2(call.out().isEmpty(), qPrintable(call.describe()));
+    }
+
+    void callRepeatInterrupted() {
+        Child serve;
+        const QString ep = startServe(serve);
+        QVERIFY2(!ep.isEmpty(), qPrintable(serve.describe()));
+        Child call;
+        call.start({"call", "sleep", R"({"seconds": 0.05})", "--repeat", "1000", "--req", ep,
+                    "--timeout", "10"});
+        QVERIFY(call.waitStarted());
+        QTest::qWait(600);  // a few calls done, one in flight
+        QElapsedTimer timer;
+        timer.start();
+        QVERIFY(call.signal(SIGINT));
+        QVERIFY2(call.waitFinished(1000), qPrintable(call.describe()));
+        QVERIFY2(timer.elapsed() < 1000, qPrintable(QString::number(timer.elapsed())));
+        QVERIFY2(call.normalExit() && call.exitCode() == 130, qPrintable(call.describe()));
+        // The summary of the calls completed so far, then the line.
+        static const QRegularExpression summary(QStringLiteral(
+            R"(^([0-9]+) calls ok, 0 failed; latency ms: min [0-9.]+, median [0-9.]+, )"
+            R"(p99 [0-9.]+, max [0-9.]+\n$)"));
+        const auto match = summary.match(call.out());
+        QVERIFY2(match.hasMatch(), qPrintable(call.describe()));
+        const int done = match.captured(1).toInt();
+        QVERIFY2(done >= 1 && done < 1000, qPrintable(call.describe()));
+        QCOMPARE(call.err(), QStringLiteral("zmqrpc call: interrupted\n"));
+    }
+
+    void callRepeatableReq() {
+        // Each --req takes one value: PARAMS after it stays PARAMS.
+        auto r = run({"call", "add", "--req", m_ep, R"({"a": 1, "b": 2})", "--timeout", "3"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 0);
+        QCOMPARE(r.out, QStringLiteral("3\n"));
+        // Repeated, it still gives several endpoints (round-robin over those that are up).
+        const QString dead = QString::fromStdString(deadTcpEndpoint());
+        r = run(
+            {"call", "add", "--req", dead, "--req", m_ep, R"({"a": 2, "b": 3})", "--timeout", "3"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 0);
+        QCOMPARE(r.out, QStringLiteral("5\n"));
+        r = run({"call", "--req", dead, "--req=" + m_ep, "ping", "--timeout", "3"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 0);
+        QCOMPARE(r.out, QStringLiteral("\"pong\"\n"));
+    }
+
+    void callStatusTextOneLine() {
+        // A server's status text with a newline, a terminal escape and a bell: escaped as snoop
+        // does, so the error stays one line and the terminal untouched.
+        auto r = run({"call", "fail", "{\"message\": \"two\\nlines \\u001b[31mred\\u0007 ☃\"}",
+                      "--req", m_ep, "--timeout", "3"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 1);
+        QCOMPARE(nonEmptyLines(r.err).size(), 1);
+        VERIFY_RUN(r,
+                   r.err.contains(QStringLiteral("Exception: two\\x0alines \\x1b[31mred\\x07 ☃")));
+        VERIFY_RUN(r, !r.err.contains(QChar(0x1b)) && !r.err.contains(QChar(0x07)));
+        QVERIFY(r.out.isEmpty());
+    }
+
     void serveStopsOnSignal_data() {
         QTest::addColumn<int>("sig");
         QTest::newRow("SIGTERM") << int(SIGTERM);
@@ -722,6 +808,22 @@ class TestCli : public QObject {
         QCOMPARE(nonEmptyLines(r.err).size(), 1);
         VERIFY_RUN(r, r.err.contains(QStringLiteral("not an address or interface of this host")) &&
                           !r.err.contains(QStringLiteral("already in use")));
+    }
+
+    void serveMaxMessageSize() {
+        // -1 (no limit) and a positive size start; a message over the size gets no answer.
+        Child unlimited;
+        QVERIFY2(!startServe(unlimited, {"--max-message-size", "-1"}).isEmpty(),
+                 qPrintable(unlimited.describe()));
+        Child small;
+        const QString ep = startServe(small, {"--max-message-size", "200"});
+        QVERIFY2(!ep.isEmpty(), qPrintable(small.describe()));
+        auto r = run({"call", "ping", "--req", ep, "--timeout", "3"});
+        VERIFY_RUN(r, r.code == 0);
+        r = run({"call", "echo",
+                 QStringLiteral(R"({"x": "%1"})").arg(QString(300, QLatin1Char('x'))), "--req", ep,
+                 "--timeout", "0.5"});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 2);
     }
 
     // ---- publish, snoop, heartbeat
@@ -907,6 +1009,62 @@ class TestCli : public QObject {
     }
 
     // ---- proxies
+
+    void snoopSaysCredentialsRefused() {
+        // Without --events too: refused credentials mean nothing will ever arrive. Said once
+        // per kind, however often libzmq retries.
+        const QString ep = QString::fromStdString(freeTcpEndpoint());
+        const auto env = envWith(QStringLiteral("ZMQRPC_TST_BEAT_PASSWORD"), "beat-secret-31");
+        Child beat;
+        beat.start({"heartbeat", "--pub", ep, "--interval", "0.1", "--user", "bob",
+                    "--password-env", "ZMQRPC_TST_BEAT_PASSWORD"},
+                   env);
+        QVERIFY2(beat.nextLine(3000), qPrintable(beat.describe()));
+        const QString prefix = QStringLiteral("zmqrpc snoop: %1: ").arg(ep);
+        for (const QStringList& credentials :
+             {QStringList{}, QStringList{"--user", "bob", "--password", "bad-pw-55"}}) {
+            Child snoop;
+            snoop.start(QStringList{"snoop", "--sub", ep} + credentials);
+            QVERIFY2(snoop.waitFor([&] { return snoop.err().contains("credentials"); }, 3000),
+                     qPrintable(snoop.describe()));
+            QTest::qWait(700);  // libzmq retries meanwhile
+            QVERIFY(snoop.signal(SIGTERM));
+            QVERIFY2(snoop.waitFinished(2000), qPrintable(snoop.describe()));
+            QVERIFY2(snoop.normalExit() && snoop.exitCode() == 0, qPrintable(snoop.describe()));
+            QVERIFY2(snoop.out().isEmpty(), qPrintable(snoop.describe()));
+            const auto lines = nonEmptyLines(snoop.err());
+            QVERIFY2(!lines.isEmpty() && lines.size() <= 2, qPrintable(snoop.describe()));
+            QCOMPARE(QSet<QString>(lines.begin(), lines.end()).size(), lines.size());
+            for (const auto& line : lines)
+                QVERIFY2(line.startsWith(prefix), qPrintable(snoop.describe()));
+            if (!credentials.isEmpty()) {
+                QCOMPARE(lines.size(), 1);
+                QVERIFY2(lines[0].contains(QStringLiteral("credentials refused")),
+                         qPrintable(snoop.describe()));
+            }
+            QVERIFY(!snoop.err().contains(QStringLiteral("bad-pw-55")));
+        }
+    }
+
+    void snoopTinyHeartbeatTimeout() {
+        // ENDPOINT@SECONDS below a millisecond rounds up to 1 ms, as the seconds options do,
+        // rather than down to 0 ("not monitored").
+        const QString dead = QString::fromStdString(deadTcpEndpoint());
+        Child snoop;
+        snoop.start({"snoop", "--sub", dead + "@0.0004", "--events"});
+        QVERIFY2(snoop.waitFor(
+                     [&] {
+                         return snoop.err().contains(
+                             QStringLiteral("heartbeat-late %1: nothing heard for half the "
+                                            "heartbeat timeout of 1 ms")
+                                 .arg(dead));
+                     },
+                     2000),
+                 qPrintable(snoop.describe()));
+        QVERIFY(snoop.signal(SIGTERM));
+        QVERIFY2(snoop.waitFinished(2000), qPrintable(snoop.describe()));
+        QVERIFY2(snoop.normalExit() && snoop.exitCode() == 0, qPrintable(snoop.describe()));
+    }
 
     void proxyRep2Req() {
         Child serve;
@@ -1272,7 +1430,48 @@ class TestCli : public QObject {
                  QStringList{"/nonexistent/zmqrpc-topology.json: No such file or directory"});
     }
 
+    void validateEscapesFileText() {
+        // Ids and keys quoted from the file: one line each, control characters escaped.
+        const QString path =
+            writeFile(QStringLiteral("control-characters.json"),
+                      "{\"format\": \"zmqrpc-topology\", \"version\": 1, \"nodes\": [{\"id\": "
+                      "\"a\\nb\\u001b[2J\", \"kind\": \"sampler\", \"position\": [0, 0], "
+                      "\"properties\": {\"bogus\\u0007\": 1}}], \"links\": []}");
+        for (const QString& command : {QStringLiteral("validate"), QStringLiteral("run")}) {
+            auto r = run({command, path}, 3000, runEnv(m_tmp.path(), std::nullopt));
+            VERIFY_RUN(r, r.finished && r.normal && r.code == 3);
+            const auto lines = nonEmptyLines(r.err);
+            VERIFY_RUN(r, lines.size() == 2);
+            for (const auto& line : lines)
+                VERIFY_RUN(r, line.startsWith(path + QStringLiteral(": nodes[0].")));
+            VERIFY_RUN(r, r.err.contains(QStringLiteral("node id 'a\\x0ab\\x1b[2J'")));
+            VERIFY_RUN(r, r.err.contains(QStringLiteral("unknown property 'bogus\\x07'")));
+            VERIFY_RUN(r, !r.err.contains(QChar(0x1b)) && !r.err.contains(QChar(0x07)));
+        }
+    }
+
     // ---- run
+
+    void runNothingToRun() {
+        auto noNodes = writeFile(QStringLiteral("no-nodes.json"),
+                                 "{\"format\": \"zmqrpc-topology\", \"version\": 1, "
+                                 "\"nodes\": [], \"links\": []}");
+        auto r = run({"run", noNodes}, 3000, runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3 && r.out.isEmpty());
+        QCOMPARE(r.err,
+                 QStringLiteral("zmqrpc run: nothing to run: %1 has no nodes\n").arg(noNodes));
+        auto externalOnly =
+            writeFile(QStringLiteral("external-only.json"),
+                      "{\"format\": \"zmqrpc-topology\", \"version\": 1, \"nodes\": [{\"id\": "
+                      "\"ext\", \"kind\": \"external\", \"position\": [0, 0], \"properties\": "
+                      "{\"socket\": \"pub\", \"endpoint\": \"tcp://127.0.0.1:5999\"}}], "
+                      "\"links\": []}");
+        r = run({"run", externalOnly}, 3000, runEnv(m_tmp.path(), std::nullopt));
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 3 && r.out.isEmpty());
+        QCOMPARE(r.err,
+                 QStringLiteral("zmqrpc run: nothing to run: %1 has only external nodes there\n")
+                     .arg(externalOnly));
+    }
 
     void statusTable() {
         // The pure formatter, on a hand-made snapshot.
@@ -1743,6 +1942,111 @@ class TestCli : public QObject {
             << 3 << "/nonexistent/zmqrpc-credentials.json";
         QTest::newRow("run bad --metrics endpoint")
             << QStringList{"run", example, "--metrics", "tcp://bogus"} << 3 << "tcp://bogus";
+
+        // Numbers: no wrapping around into unsigned types, no NaN, nothing absurd; the message
+        // names the option and its range.
+        QTest::newRow("publish --count -1")
+            << QStringList{"publish", "--raw", "x", "--pub", any, "--count", "-1"} << 64
+            << "--count must be a whole number from 0 to";
+        QTest::newRow("heartbeat --count -2")
+            << QStringList{"heartbeat", "--pub", any, "--count", "-2"} << 64
+            << "--count must be a whole number from 0 to";
+        QTest::newRow("snoop --count -1")
+            << QStringList{"snoop", "--sub", dead, "--count", "-1"} << 64 << "--count";
+        QTest::newRow("snoop --count 2^64")
+            << QStringList{"snoop", "--sub", dead, "--count", "18446744073709551616"} << 64
+            << "--count";
+        QTest::newRow("publish --count 1.5")
+            << QStringList{"publish", "--raw", "x", "--pub", any, "--count", "1.5"} << 64
+            << "--count";
+        QTest::newRow("--queue -1")
+            << QStringList{"proxy", "rep2req", "--in-rep", any, "--out-req", dead, "--queue", "-1"}
+            << 64 << "--queue must be a whole number from 1 to 100000000";
+        QTest::newRow("--queue too large")
+            << QStringList{"proxy",     "rep2req", "--in-rep", any,
+                           "--out-req", dead,      "--queue",  "100000001"}
+            << 64 << "--queue";
+        QTest::newRow("--subscribers -1")
+            << QStringList{"publish", "--raw", "x", "--pub", any, "--subscribers", "-1"} << 64
+            << "--subscribers must be a whole number from 0 to";
+        QTest::newRow("--rate nan")
+            << QStringList{"publish", "--raw", "x", "--pub", any, "--rate", "nan"} << 64
+            << "--rate must be";
+        QTest::newRow("--rate inf")
+            << QStringList{"publish", "--raw", "x", "--pub", any, "--rate", "inf"} << 64
+            << "--rate";
+        QTest::newRow("--repeat -1")
+            << QStringList{"call", "ping", "--req", dead, "--repeat", "-1"} << 64 << "--repeat";
+        QTest::newRow("--repeat 2^64+1")
+            << QStringList{"call", "ping", "--req", dead, "--repeat", "18446744073709551617"} << 64
+            << "--repeat";
+        QTest::newRow("NaN --retry-interval")
+            << QStringList{"proxy",     "sub2req", "--in-sub",         dead,
+                           "--out-req", dead,      "--retry-interval", "nan"}
+            << 64 << "--retry-interval";
+        QTest::newRow("NaN run --status-interval")
+            << QStringList{"run", example, "--status-interval", "nan"} << 64 << "--status-interval";
+        QTest::newRow("empty --timeout")
+            << QStringList{"call", "ping", "--req", dead, "--timeout", ""} << 64
+            << "--timeout: empty";
+        QTest::newRow("--max-message-size 0")
+            << QStringList{"serve", "--rep", any, "--max-message-size", "0"} << 64
+            << "--max-message-size must be -1 (no limit) or";
+        QTest::newRow("--max-message-size -2")
+            << QStringList{"serve", "--rep", any, "--max-message-size", "-2"} << 64
+            << "--max-message-size";
+        QTest::newRow("--max-message-size too large")
+            << QStringList{"serve", "--rep", any, "--max-message-size", "99999999999999999999"}
+            << 64 << "--max-message-size";
+        QTest::newRow("tiny ENDPOINT@SECONDS is not negative")
+            << QStringList{"snoop", "--sub", dead + "@-0.0001"} << 64 << "@-0.0001";
+
+        // Each occurrence of a repeatable option takes one value.
+        QTest::newRow("--sub takes one value")
+            << QStringList{"snoop", "--sub", dead, "extra-word"} << 64 << "extra-word";
+        QTest::newRow("--out-req takes one value")
+            << QStringList{"proxy", "rep2req", "--out-req", dead, "extra-word", "--in-rep", any}
+            << 64 << "extra-word";
+        QTest::newRow("--nodes takes one value")
+            << QStringList{"run", example, "--nodes", "sampler-1", "extra-word"} << 64
+            << "extra-word";
+
+        // inproc:// cannot reach another process.
+        const QString inproc = QStringLiteral(
+            "inproc:// endpoints work only inside one process; use ipc:// or tcp://");
+        QTest::newRow("inproc call")
+            << QStringList{"call", "ping", "--req", "inproc://x"} << 3 << inproc;
+        QTest::newRow("inproc serve --rep")
+            << QStringList{"serve", "--rep", "inproc://x"} << 3 << inproc;
+        QTest::newRow("inproc serve --sub")
+            << QStringList{"serve", "--sub", "inproc://x@5"} << 3 << inproc;
+        QTest::newRow("inproc publish")
+            << QStringList{"publish", "ping", "--pub", "inproc://x"} << 3 << inproc;
+        QTest::newRow("inproc heartbeat")
+            << QStringList{"heartbeat", "--pub", "inproc://x"} << 3 << inproc;
+        QTest::newRow("inproc snoop") << QStringList{"snoop", "--sub", "inproc://x"} << 3 << inproc;
+        QTest::newRow("inproc proxy --in-rep")
+            << QStringList{"proxy", "rep2req", "--in-rep", "inproc://x", "--out-req", dead} << 3
+            << inproc;
+        QTest::newRow("inproc proxy --in-sub")
+            << QStringList{"proxy", "sub2pub", "--in-sub", "inproc://x", "--out-pub", any} << 3
+            << inproc;
+        QTest::newRow("inproc proxy --out-pub")
+            << QStringList{"proxy", "rep2pub", "--in-rep", any, "--out-pub", "inproc://x"} << 3
+            << inproc;
+        QTest::newRow("inproc proxy --out-req")
+            << QStringList{"proxy", "rep2req", "--in-rep", any, "--out-req", "inproc://x"} << 3
+            << inproc;
+        QTest::newRow("inproc run --metrics")
+            << QStringList{"run", example, "--metrics", "inproc://x"} << 3 << inproc;
+
+        // JSON numbers a double cannot hold.
+        QTest::newRow("call PARAMS number out of range")
+            << QStringList{"call", "echo", R"({"a": 1e400})", "--req", dead} << 3
+            << "number 1e400 is out of range";
+        QTest::newRow("publish PARAMS number out of range")
+            << QStringList{"publish", "echo", R"({"a": [-1e400]})", "--pub", any} << 3
+            << "number -1e400 is out of range";
     }
     void misuse() {
         QFETCH(QStringList, args);
@@ -1757,6 +2061,15 @@ class TestCli : public QObject {
         const auto lines = nonEmptyLines(r.err);
         QVERIFY2(lines.size() == 1, qPrintable(r.text));
         QVERIFY2(lines[0].startsWith(QStringLiteral("zmqrpc")), qPrintable(r.err));
+        // Every error, CLI11's included, names the subcommand, and only once.
+        static const QStringList subcommands{"serve", "call",  "publish",  "heartbeat",
+                                             "snoop", "proxy", "validate", "run"};
+        if (!args.isEmpty() && subcommands.contains(args[0])) {
+            const QString prefix = QStringLiteral("zmqrpc %1: ").arg(args[0]);
+            QVERIFY2(lines[0].startsWith(prefix), qPrintable(r.err));
+            QVERIFY2(!lines[0].startsWith(prefix + args[0] + QLatin1Char(' ')), qPrintable(r.err));
+        }
+        QVERIFY2(!r.err.contains(QStringLiteral("json.exception")), qPrintable(r.err));
         QVERIFY2(r.err.endsWith(QLatin1Char('\n')), qPrintable(r.err));
         QVERIFY2(mentions.isEmpty() || r.err.contains(mentions), qPrintable(r.text));
         QVERIFY2(!r.err.contains(QStringLiteral("pw-xyz")), qPrintable(r.err));
