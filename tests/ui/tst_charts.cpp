@@ -9,6 +9,7 @@
 #include "charts/heartbeat_timeline.hpp"
 #include "charts/metric_history.hpp"
 #include "runtime/runtime_controller.hpp"
+#include "studio_testutil.hpp"
 
 #include <zmqrpc/rpc_client.hpp>
 
@@ -75,16 +76,8 @@ Topology chartsTopology() {
     return t;
 }
 
-Secrets noSecrets() {
-    Secrets s;
-    s.use_environment = false;
-    return s;
-}
-
-NodeState stateOf(const RuntimeController& rc, const std::string& id) {
-    const NodeStatus* n = rc.snapshot().node(id);
-    return n != nullptr ? n->state : NodeState::Stopped;
-}
+using studio_testutil::noSecrets;
+using studio_testutil::stateOf;
 
 std::string repEndpoint(const RuntimeController& rc, const std::string& id) {
     const NodeStatus* n = rc.snapshot().node(id);

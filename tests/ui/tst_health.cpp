@@ -11,6 +11,7 @@
 #include "health/alerts_widget.hpp"
 #include "health/heartbeat_monitor.hpp"
 #include "runtime/runtime_controller.hpp"
+#include "studio_testutil.hpp"
 #include "testutil.hpp"
 
 #include <zmqrpc/rpc_client.hpp>
@@ -74,16 +75,8 @@ Topology samplerToTap(json samplerExtra = json::object(), json tapProps = json::
     return t;
 }
 
-Secrets noSecrets() {
-    Secrets s;
-    s.use_environment = false;
-    return s;
-}
-
-NodeState stateOf(const RuntimeController& rc, const std::string& id) {
-    const NodeStatus* n = rc.snapshot().node(id);
-    return n != nullptr ? n->state : NodeState::Stopped;
-}
+using studio_testutil::noSecrets;
+using studio_testutil::stateOf;
 
 const Alert* findAlert(const AlertRules& rules, AlertRule rule, const QString& subject) {
     for (const auto& a : rules.alerts()) {

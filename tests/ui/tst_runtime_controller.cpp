@@ -3,6 +3,7 @@
 // refusals (a topology with errors, unknown and external ids), passwords given after a failed
 // start, calls that only queue, and a destructor that stops everything in bounded time.
 #include "runtime/runtime_controller.hpp"
+#include "studio_testutil.hpp"
 #include "testutil.hpp"
 
 #include <QElapsedTimer>
@@ -35,16 +36,8 @@ Secrets bridgeSecrets() {
     return s;
 }
 
-Secrets noSecrets() {
-    Secrets s;
-    s.use_environment = false;
-    return s;
-}
-
-NodeState stateOf(const RuntimeController& rc, const std::string& id) {
-    const NodeStatus* n = rc.snapshot().node(id);
-    return n != nullptr ? n->state : NodeState::Stopped;
-}
+using studio_testutil::noSecrets;
+using studio_testutil::stateOf;
 
 bool allRunning(const RuntimeController& rc, const Topology& t) {
     if (rc.snapshot().nodes.empty()) return false;
