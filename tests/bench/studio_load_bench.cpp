@@ -13,6 +13,7 @@
 #include "health/heartbeat_monitor.hpp"
 #include "main_window.hpp"
 #include "runtime/runtime_controller.hpp"
+#include "testutil.hpp"
 
 #include <zmqrpc/topology.hpp>
 
@@ -35,7 +36,6 @@
 
 namespace {
 
-constexpr const char* kAnyTcp = "tcp://127.0.0.1:*";
 constexpr const char* kPassword = "load-bench-password";
 
 // Resident set size in MiB (VmRSS), or -1 when unknown.
@@ -50,28 +50,12 @@ double rssMiB() {
     return -1;
 }
 
-// The example on one host, every bind on an ephemeral loopback port, samplers at `rate`, the
-// passwords it names known.
+// The example on one host, every bind on an ephemeral loopback port (as the tests localise
+// it), samplers at `rate`, the passwords it names known.
 zmqrpc::Topology loadExample(double rate, zmqrpc::Secrets& secrets) {
-    zmqrpc::Topology t = zmqrpc::load_topology_file(ZMQRPC_EXAMPLES_DIR "/sampler-to-cloud.json");
-    t.set_hosts({});
-    std::vector<std::string> ids;
-    for (const auto& n : t.nodes())
-        ids.push_back(n.id);
-    for (const auto& id : ids) {
-        const zmqrpc::Node* n = t.find_node(id);
-        t.set_node_host(id, "");
-        for (const auto& port : zmqrpc::port_specs(n->kind, n->properties)) {
-            if (port.binds && n->kind != zmqrpc::NodeKind::External)
-                t.set_property(id, port.endpoint_property, kAnyTcp);
-        }
-        if (n->kind == zmqrpc::NodeKind::Sampler) t.set_property(id, "rate", rate);
-        for (const auto& spec : zmqrpc::property_specs(n->kind)) {
-            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
-            auto value = t.find_node(id)->property(spec.key);
-            if (value.is_null()) continue;
-            secrets.known[zmqrpc::CredentialRef::from_json(value).source_text()] = kPassword;
-        }
+    zmqrpc::Topology t = testutil::localExample("sampler-to-cloud", &secrets, kPassword);
+    for (const auto& n : std::vector<zmqrpc::Node>(t.nodes())) {
+        if (n.kind == zmqrpc::NodeKind::Sampler) t.set_property(n.id, "rate", rate);
     }
     return t;
 }
