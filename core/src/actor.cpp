@@ -3,7 +3,6 @@
 #include "zmqrpc/context.hpp"
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/events.hpp"
-#include "zmqrpc/stop_token.hpp"
 
 #include <poll.h>
 
@@ -12,18 +11,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-
-namespace zmqrpc {
-namespace {
-// The stop flag of the component whose thread this is (null on other threads).
-thread_local const std::atomic<bool>* tl_stopping = nullptr;
-}  // namespace
-
-bool stop_requested() noexcept {
-    return tl_stopping && tl_stopping->load();
-}
-
-}  // namespace zmqrpc
 
 namespace zmqrpc::detail {
 
@@ -102,7 +89,7 @@ void Actor::join() {
 }
 
 void Actor::run(zmq::socket_t*, std::string pipe_endpoint) {
-    tl_stopping = &stopping_;
+    set_thread_stop_flag(&stopping_);
     zmq::socket_t pipe(zmq_context(), zmq::socket_type::pair);
     pipe.set(zmq::sockopt::linger, 0);
     pipe.connect(pipe_endpoint);

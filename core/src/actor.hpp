@@ -29,6 +29,10 @@ namespace zmqrpc::detail {
 
 zmq::context_t& native_context(Context& context);
 
+// Makes `flag` what stop_requested() reads on the calling thread (stop_token.cpp). An actor's
+// thread sets its own stop flag once, as it starts.
+void set_thread_stop_flag(const std::atomic<bool>* flag) noexcept;
+
 class Actor {
   public:
     Actor(std::shared_ptr<Context> context, std::shared_ptr<EventBus> events,

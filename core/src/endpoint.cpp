@@ -1,6 +1,5 @@
-// Endpoint parsing and connect addresses; Credentials::describe().
+// Endpoint parsing and connect addresses.
 #include "zmqrpc/endpoint.hpp"
-#include "zmqrpc/credentials.hpp"
 #include "zmqrpc/errors.hpp"
 
 #include <cctype>
@@ -150,11 +149,6 @@ std::string connect_address(std::string_view bound, std::string_view peer_host) 
         endpoint.host = std::string(peer_host);
     }
     return endpoint.str();
-}
-
-std::string Credentials::describe() const {
-    if (empty()) return "no credentials";
-    return "user '" + username + "'";
 }
 
 }  // namespace zmqrpc

@@ -1,7 +1,10 @@
 // EventBus and its bounded subscriptions.
 #include "zmqrpc/events.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <stdexcept>
 #include <utility>
 
 namespace zmqrpc {
@@ -162,6 +165,42 @@ void EventBus::publish(std::string source, EventKind kind, std::string endpoint,
     event.endpoint = std::move(endpoint);
     event.text = std::move(text);
     publish(std::move(event));
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON form (a runner's metrics stream)
+
+namespace {
+std::int64_t to_unix_ms(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+std::chrono::system_clock::time_point from_unix_ms(std::int64_t ms) {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
+}  // namespace
+
+nlohmann::json event_to_json(const Event& event) {
+    return {{"time_ms", to_unix_ms(event.time)},
+            {"source", event.source},
+            {"kind", to_string(event.kind)},
+            {"endpoint", event.endpoint},
+            {"text", event.text}};
+}
+
+Event event_from_json(const nlohmann::json& value) {
+    try {
+        Event e;
+        e.time = from_unix_ms(value.at("time_ms").get<std::int64_t>());
+        e.source = value.at("source").get<std::string>();
+        auto kind = event_kind_from_string(value.at("kind").get<std::string>());
+        if (!kind) throw std::invalid_argument("event: unknown kind");
+        e.kind = *kind;
+        e.endpoint = value.at("endpoint").get<std::string>();
+        e.text = value.at("text").get<std::string>();
+        return e;
+    } catch (const nlohmann::json::exception& ex) {
+        throw std::invalid_argument(std::string("event: ") + ex.what());
+    }
 }
 
 }  // namespace zmqrpc

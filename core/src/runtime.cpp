@@ -192,30 +192,6 @@ RuntimeSnapshot RuntimeSnapshot::from_json(const nlohmann::json& value) {
     }
 }
 
-nlohmann::json event_to_json(const Event& event) {
-    return {{"time_ms", to_unix_ms(event.time)},
-            {"source", event.source},
-            {"kind", to_string(event.kind)},
-            {"endpoint", event.endpoint},
-            {"text", event.text}};
-}
-
-Event event_from_json(const nlohmann::json& value) {
-    try {
-        Event e;
-        e.time = from_unix_ms(value.at("time_ms").get<std::int64_t>());
-        e.source = value.at("source").get<std::string>();
-        auto kind = event_kind_from_string(value.at("kind").get<std::string>());
-        if (!kind) throw std::invalid_argument("event: unknown kind");
-        e.kind = *kind;
-        e.endpoint = value.at("endpoint").get<std::string>();
-        e.text = value.at("text").get<std::string>();
-        return e;
-    } catch (const nlohmann::json::exception& ex) {
-        throw std::invalid_argument(std::string("event: ") + ex.what());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Impl
 

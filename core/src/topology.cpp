@@ -1,17 +1,12 @@
-// The topology model: kinds, ports and property specs, credentials references and secrets, and
-// the Topology document with its checked mutations. The file format lives in
-// topology_format.cpp, validation in topology_validate.cpp.
+// The topology model: kinds, ports and property specs, and the Topology document with its checked
+// mutations. The file format lives in topology_format.cpp, validation in topology_validate.cpp.
 #include "zmqrpc/topology.hpp"
 #include "zmqrpc/endpoint.hpp"
 
 #include "topology_internal.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <stdexcept>
 #include <utility>
 
@@ -434,30 +429,6 @@ std::optional<std::string> check_property(const PropertySpec& spec, const nlohma
 
 namespace topology_detail {
 
-std::string json_type_name(const nlohmann::json& value) {
-    switch (value.type()) {
-        case json::value_t::null:
-            return "null";
-        case json::value_t::object:
-            return "an object";
-        case json::value_t::array:
-            return "an array";
-        case json::value_t::string:
-            return "a string";
-        case json::value_t::boolean:
-            return "true or false";
-        case json::value_t::number_integer:
-        case json::value_t::number_unsigned:
-        case json::value_t::number_float:
-            return "a number";
-        case json::value_t::binary:
-            return "binary data";
-        case json::value_t::discarded:
-            break;
-    }
-    return "nothing";
-}
-
 std::string format_number(double value) {
     if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15) {
         return std::to_string(static_cast<long long>(value));
@@ -587,156 +558,6 @@ std::string credentials_property(NodeKind kind, std::string_view port_name) {
 }
 
 }  // namespace topology_detail
-
-// ---------------------------------------------------------------------------------------------
-// Credentials references and secrets
-
-namespace {
-
-constexpr const char* kLiteralPassword =
-    "a password is never written into a topology: name an environment variable {\"env\": NAME} "
-    "or a credentials-file entry {\"file\": NAME}";
-
-const char* source_key(CredentialRef::Source source) {
-    switch (source) {
-        case CredentialRef::Source::Env:
-            return "env";
-        case CredentialRef::Source::File:
-            return "file";
-        case CredentialRef::Source::Keychain:
-            return "keychain";
-        case CredentialRef::Source::None:
-            break;
-    }
-    return "";
-}
-
-}  // namespace
-
-std::string CredentialRef::source_text() const {
-    if (source == Source::None) return {};
-    return std::string(source_key(source)) + ":" + key;
-}
-
-nlohmann::json CredentialRef::to_json() const {
-    if (empty()) return nullptr;
-    json out = json::object();
-    out["username"] = username;
-    if (source != Source::None) out["password"] = json{{source_key(source), key}};
-    return out;
-}
-
-CredentialRef CredentialRef::from_json(const nlohmann::json& value) {
-    using std::invalid_argument;
-    if (value.is_null()) return {};
-    if (!value.is_object()) {
-        throw invalid_argument("expected {\"username\": ..., \"password\": {\"env\": NAME}}, got " +
-                               topology_detail::json_type_name(value));
-    }
-    for (const auto& [k, v] : value.items()) {
-        if (k != "username" && k != "password") {
-            throw invalid_argument("unknown key '" + k +
-                                   "' in credentials (known: username, "
-                                   "password)");
-        }
-    }
-    CredentialRef ref;
-    if (!value.contains("username")) throw invalid_argument("credentials without a username");
-    const json& user = value["username"];
-    if (!user.is_string()) {
-        throw invalid_argument("username: expected a string, got " +
-                               topology_detail::json_type_name(user));
-    }
-    ref.username = user.get<std::string>();
-    if (ref.username.empty()) throw invalid_argument("username is empty");
-    if (!value.contains("password")) {
-        throw invalid_argument("user '" + ref.username +
-                               "' has no password source: name an environment variable "
-                               "{\"env\": NAME} or a credentials-file entry {\"file\": NAME}");
-    }
-    const json& password = value["password"];
-    if (password.is_string()) throw invalid_argument(kLiteralPassword);
-    if (!password.is_object() || password.size() != 1) {
-        throw invalid_argument(
-            "password: expected exactly one of {\"env\": NAME}, {\"file\": NAME}, "
-            "{\"keychain\": NAME}");
-    }
-    const auto only = password.begin();
-    const std::string& source = only.key();
-    const json& name = only.value();
-    if (source == "env") {
-        ref.source = Source::Env;
-    } else if (source == "file") {
-        ref.source = Source::File;
-    } else if (source == "keychain") {
-        ref.source = Source::Keychain;
-    } else {
-        throw invalid_argument("password: unknown source '" + source +
-                               "' (known: env, file, keychain)");
-    }
-    if (!name.is_string() || name.get_ref<const std::string&>().empty()) {
-        throw invalid_argument("password." + source + ": expected a non-empty name");
-    }
-    ref.key = name.get<std::string>();
-    return ref;
-}
-
-Credentials Secrets::resolve(const CredentialRef& ref) const {
-    if (ref.empty()) return {};
-    const std::string who = "password for user '" + ref.username + "'";
-    if (ref.source == CredentialRef::Source::None) {
-        throw ConfigError(who + " has no source (env, file or keychain)");
-    }
-    if (auto it = known.find(ref.source_text()); it != known.end()) {
-        return Credentials{ref.username, it->second};
-    }
-    switch (ref.source) {
-        case CredentialRef::Source::Env:
-            if (use_environment) {
-                if (const char* value = std::getenv(ref.key.c_str()); value != nullptr) {
-                    return Credentials{ref.username, value};
-                }
-            }
-            throw ConfigError(who + " comes from environment variable " + ref.key +
-                              ", which is not set");
-        case CredentialRef::Source::File:
-            if (auto it = file_entries.find(ref.key); it != file_entries.end()) {
-                return Credentials{ref.username, it->second};
-            }
-            throw ConfigError(who + " comes from credentials-file entry '" + ref.key +
-                              "', which the credentials file does not have");
-        case CredentialRef::Source::Keychain:
-            throw ConfigError(who + " comes from keychain entry '" + ref.key +
-                              "', which is not unlocked");
-        case CredentialRef::Source::None:
-            break;
-    }
-    throw ConfigError(who + " has no source");
-}
-
-bool Secrets::has(const CredentialRef& ref) const {
-    try {
-        resolve(ref);
-        return true;
-    } catch (const ConfigError&) {
-        return false;
-    }
-}
-
-std::filesystem::path default_credentials_path() {
-    if (const char* named = std::getenv("ZMQRPC_CREDENTIALS"); named != nullptr && *named != 0) {
-        return named;
-    }
-    std::filesystem::path config;
-    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg == '/') {
-        config = xdg;
-    } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != 0) {
-        config = std::filesystem::path(home) / ".config";
-    } else {
-        config = ".config";
-    }
-    return config / "zmqrpc" / "credentials.json";
-}
 
 // ---------------------------------------------------------------------------------------------
 // The document

@@ -1,5 +1,4 @@
-// The topology file format (canonical JSON text, loading with located errors), the credentials
-// file, and atomic saving.
+// The topology file format (canonical JSON text, loading with located errors) and atomic saving.
 //
 // Property values are kept as nlohmann::json, whose objects sort their keys: a sampler's
 // "parameters" object (or a credentials reference) is therefore written with its keys sorted.
@@ -25,6 +24,9 @@
 
 namespace zmqrpc {
 
+using detail::line_column;
+using detail::parse_error_text;
+using detail::read_file;
 using nlohmann::json;
 using topology_detail::format_number;
 using topology_detail::json_type_name;
@@ -46,43 +48,6 @@ std::string load_error_message(const std::vector<LocatedError>& errors, const st
     for (const LocatedError& e : errors)
         lines.push_back(file.empty() ? e.str() : file + ": " + e.str());
     return join(lines, "\n");
-}
-
-// "line L, column C" of byte offset `byte` (nlohmann's parse_error::byte: the count of bytes read,
-// so the offending byte is the one before it).
-std::string line_column(std::string_view text, std::size_t byte) {
-    const std::size_t end = std::min(byte > 0 ? byte - 1 : 0, text.size());
-    std::size_t line = 1;
-    std::size_t column = 1;
-    for (std::size_t i = 0; i < end; ++i) {
-        if (text[i] == '\n') {
-            ++line;
-            column = 1;
-        } else {
-            ++column;
-        }
-    }
-    return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-// The parser's own message without its "[json.exception.parse_error.101] parse error at line 1,
-// column 2: " prefix. With hide_input, also without the "last read: '...'" part (which could show
-// a password of a credentials file).
-std::string parse_error_text(const json::parse_error& e, bool hide_input) {
-    std::string text = e.what();
-    if (const auto at = text.find("parse error"); at != std::string::npos) {
-        if (const auto colon = text.find(": ", at); colon != std::string::npos) {
-            text = text.substr(colon + 2);
-        }
-    }
-    if (hide_input) {
-        if (const auto last = text.find("; last read: "); last != std::string::npos) {
-            const auto expected = text.find("; expected ", last + 1);
-            text = text.substr(0, last) +
-                   (expected == std::string::npos ? std::string() : text.substr(expected));
-        }
-    }
-    return text;
 }
 
 std::string known_text(std::initializer_list<const char*> keys) {
@@ -400,27 +365,6 @@ void load_links(Loader& loader, const json& links, Topology& topology,
     }
 }
 
-std::string read_file(const std::filesystem::path& path, int& error) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {  // an ifstream would read it as empty
-        error = EISDIR;
-        return {};
-    }
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = errno != 0 ? errno : ENOENT;
-        return {};
-    }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) {
-        error = errno != 0 ? errno : EIO;
-        return {};
-    }
-    error = 0;
-    return buffer.str();
-}
-
 }  // namespace
 
 TopologyLoadError::TopologyLoadError(std::vector<LocatedError> errors, std::string file)
@@ -610,85 +554,6 @@ void save_topology_file(const Topology& topology, const std::filesystem::path& p
         ::fsync(dir);
         ::close(dir);
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The credentials file
-
-Secrets load_credentials_file(const std::filesystem::path& path) {
-    const std::string name = path.string();
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-        const int error = errno;
-        throw ConfigError("cannot read credentials file " + name + ": " + std::strerror(error));
-    }
-    if ((st.st_mode & 077) != 0) {
-        char mode[8];
-        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        throw ConfigError("credentials file " + name + " can be read or written by others (mode " +
-                          mode + "): run chmod 600 " + name);
-    }
-    if (st.st_uid != ::geteuid()) {
-        throw ConfigError("credentials file " + name + " is owned by another user");
-    }
-    int error = 0;
-    const std::string text = read_file(path, error);
-    if (error != 0) {
-        throw ConfigError("cannot read credentials file " + name + ": " + std::strerror(error));
-    }
-    auto fail = [&](const std::string& where, const std::string& what) {
-        throw ConfigError("credentials file " + name + ": " + where + ": " + what);
-    };
-    json document;
-    if (json_nesting_exceeds(text)) {
-        throw ConfigError("credentials file " + name + ": JSON nested more than " +
-                          std::to_string(kMaxJsonDepth) + " levels deep");
-    }
-    try {
-        document = json::parse(text);
-    } catch (const json::parse_error& e) {
-        fail(line_column(text, e.byte), parse_error_text(e, true));
-    } catch (const json::exception& e) {
-        throw ConfigError("credentials file " + name + ": " + json_exception_text(e));
-    }
-    if (!document.is_object()) {
-        throw ConfigError("credentials file " + name + ": expected a JSON object, got " +
-                          json_type_name(document));
-    }
-    for (const auto& [key, value] : document.items()) {
-        if (key != "format" && key != "version" && key != "passwords") {
-            fail(key, "unknown key '" + key + "' (known: format, version, passwords)");
-        }
-    }
-    if (auto format = document.find("format");
-        format == document.end() || *format != "zmqrpc-credentials") {
-        fail("format",
-             "this is not a zmqrpc credentials file (expected \"format\": "
-             "\"zmqrpc-credentials\")");
-    }
-    auto version = document.find("version");
-    if (version == document.end() || !version->is_number_integer()) {
-        fail("version", "expected the integer 1");
-    }
-    if (version->get<std::int64_t>() > 1) {
-        fail("version", "this file is version " + version->dump() +
-                            ", this zmqrpc reads version 1 or older; open it with a newer zmqrpc");
-    }
-    if (version->get<std::int64_t>() < 1) fail("version", "expected the integer 1");
-    Secrets secrets;
-    auto passwords = document.find("passwords");
-    if (passwords == document.end()) return secrets;
-    if (!passwords->is_object()) {
-        fail("passwords", "expected an object, got " + json_type_name(*passwords));
-    }
-    for (const auto& [entry, password] : passwords->items()) {
-        // Never the value: only its type.
-        if (!password.is_string()) {
-            fail("passwords." + entry, "expected a string, got " + json_type_name(password));
-        }
-        secrets.file_entries.emplace(entry, password.get<std::string>());
-    }
-    return secrets;
 }
 
 }  // namespace zmqrpc

@@ -4,6 +4,8 @@
 
 #include "zmqrpc/topology.hpp"
 
+#include "json_text.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,8 +13,7 @@
 
 namespace zmqrpc::topology_detail {
 
-// "a string", "a number", "an object", "an array", "true or false", "null".
-std::string json_type_name(const nlohmann::json& value);
+using detail::json_type_name;
 // 5 -> "5", 0.5 -> "0.5", 1e6 -> "1000000": integral values without ".0".
 std::string format_number(double value);
 // JSON text of a string, UTF-8 kept as is.

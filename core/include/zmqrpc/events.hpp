@@ -4,6 +4,8 @@
 // events when its reader falls behind (and counts them), so a slow reader never blocks a node.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -51,6 +53,11 @@ struct Event {
     std::string endpoint;  // the socket's endpoint, when the event concerns one
     std::string text;      // human-readable detail; never contains a password
 };
+
+// The JSON form of an event, as a runner's metrics stream carries it: {"time_ms", "source",
+// "kind", "endpoint", "text"}.
+nlohmann::json event_to_json(const Event& event);
+Event event_from_json(const nlohmann::json& value);  // throws std::invalid_argument
 
 // One reader's bounded view of the bus. Thread-safe.
 class EventSubscription {

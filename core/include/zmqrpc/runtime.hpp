@@ -94,9 +94,6 @@ struct RuntimeSnapshot {
     static RuntimeSnapshot from_json(const nlohmann::json& value);
 };
 
-nlohmann::json event_to_json(const Event& event);
-Event event_from_json(const nlohmann::json& value);  // throws std::invalid_argument
-
 // What a tap node keeps of each message.
 struct TapMessage {
     std::uint64_t seq = 0;  // 1, 2, ... per tap, never reused

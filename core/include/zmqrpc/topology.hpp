@@ -12,8 +12,8 @@
 // The Runtime takes its own copy.
 #pragma once
 
-#include "zmqrpc/credentials.hpp"
 #include "zmqrpc/errors.hpp"
+#include "zmqrpc/secrets.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -98,52 +98,6 @@ std::vector<PortSpec> port_specs(NodeKind kind, const nlohmann::json& properties
 // Checks one property value against its spec; returns the problem text, or nullopt when fine.
 // A null value is fine for an optional property.
 std::optional<std::string> check_property(const PropertySpec& spec, const nlohmann::json& value);
-
-// ---------------------------------------------------------------------------------------------
-// Credentials references: a username and where the password comes from. The password itself is
-// never part of a topology.
-
-struct CredentialRef {
-    enum class Source { None, Env, File, Keychain };
-    std::string username;
-    Source source = Source::None;
-    // Env: the environment variable; File: the entry of the credentials file; Keychain: the
-    // entry in the system keychain (resolved by the Studio).
-    std::string key;
-
-    bool empty() const noexcept { return username.empty(); }
-    // "env:NAME", "file:entry", "keychain:entry": where the password comes from.
-    std::string source_text() const;
-    nlohmann::json to_json() const;  // {"username": u, "password": {"env": NAME}}; null if empty
-    // Throws std::invalid_argument with a message naming what is wrong.
-    static CredentialRef from_json(const nlohmann::json& value);
-    bool operator==(const CredentialRef&) const = default;
-};
-
-// Where passwords are looked up when a topology runs.
-struct Secrets {
-    // Entries of the credentials file: entry name -> password.
-    std::map<std::string, std::string> file_entries;
-    // Passwords already known, by CredentialRef::source_text() ("keychain:x", "env:NAME", ...).
-    // They win over the environment and the file (the Studio fills keychain entries here; the
-    // CLI fills what it prompted for).
-    std::map<std::string, std::string> known;
-    // Reads the environment for Env references (on by default; tests may switch it off).
-    bool use_environment = true;
-
-    // The credentials for `ref`, or ConfigError saying where the password was looked for.
-    Credentials resolve(const CredentialRef& ref) const;
-    // Whether resolve() would find a password for `ref`.
-    bool has(const CredentialRef& ref) const;
-};
-
-// Loads a credentials file: {"format": "zmqrpc-credentials", "version": 1,
-// "passwords": {"entry": "password", ...}}. Refuses (ConfigError) a file that others than its
-// owner can read or write, saying how to fix it.
-Secrets load_credentials_file(const std::filesystem::path& path);
-// Where a credentials file is looked for when none is named: $ZMQRPC_CREDENTIALS, else
-// $XDG_CONFIG_HOME/zmqrpc/credentials.json (~/.config/zmqrpc/credentials.json).
-std::filesystem::path default_credentials_path();
 
 // ---------------------------------------------------------------------------------------------
 // The document
