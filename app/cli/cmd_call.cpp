@@ -99,7 +99,7 @@ Command add_call(CLI::App& parent) {
         std::string function;
         std::string params = "{}";
         std::vector<std::string> req;
-        std::string timeout = "10";
+        std::string timeout = seconds_text(zmqrpc::kInteractiveCallTimeout);
         std::string repeat = "1";
         CredentialOptions credentials;
     };

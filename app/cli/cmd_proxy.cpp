@@ -12,17 +12,19 @@ constexpr std::uint64_t kMaxQueue = 100'000'000;
 }  // namespace
 
 Command add_proxy(CLI::App& parent) {
+    static const zmqrpc::ProxyOptions kDefaults{};
     struct Args {
         std::string kind;
         std::string in_rep;
         std::vector<std::string> in_sub;
         std::string out_pub;
         std::vector<std::string> out_req;
-        std::string heartbeat_timeout = "60";
-        std::string req_timeout = "60";
-        std::string retry_interval = "0.1";
-        std::string heartbeat_interval = "0";
-        std::string queue = "100000";
+        // The library's defaults, as a proxy built in code has them.
+        std::string heartbeat_timeout = seconds_text(kDefaults.input.default_heartbeat_timeout);
+        std::string req_timeout = seconds_text(kDefaults.output.req_timeout);
+        std::string retry_interval = seconds_text(kDefaults.retry_interval);
+        std::string heartbeat_interval = seconds_text(kDefaults.output.pub_heartbeat_interval);
+        std::string queue = std::to_string(kDefaults.queue_capacity);
         bool events = false;
         CredentialOptions in_credentials, out_credentials;
     };

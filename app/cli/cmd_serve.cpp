@@ -27,11 +27,13 @@ std::int64_t max_message_size_option(const std::string& text) {
 }  // namespace
 
 Command add_serve(CLI::App& parent) {
+    static const zmqrpc::RpcServerOptions kDefaults{};
     struct Args {
         std::string rep;
         std::vector<std::string> subs;
-        std::string heartbeat_timeout = "60";
-        std::string max_message_size = "67108864";  // 64 MiB
+        // The library's defaults, as a server built in code has them.
+        std::string heartbeat_timeout = seconds_text(kDefaults.default_heartbeat_timeout);
+        std::string max_message_size = std::to_string(kDefaults.max_message_size);
         bool events = false;
         CredentialOptions credentials;
     };

@@ -134,6 +134,12 @@ std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::stri
     return out;
 }
 
+std::string seconds_text(std::chrono::milliseconds duration) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", static_cast<double>(duration.count()) / 1000.0);
+    return text;
+}
+
 std::chrono::milliseconds seconds_option(const std::string& text, const char* name,
                                          bool allow_zero) {
     const std::string expected =

@@ -63,6 +63,9 @@ std::vector<zmqrpc::SubEndpoint> parse_sub_endpoints(const std::vector<std::stri
 // Seconds, fractional, 0 (when allowed) to 10000000; a positive value never rounds down to 0 ms.
 std::chrono::milliseconds seconds_option(const std::string& text, const char* name,
                                          bool allow_zero);
+// A duration as such an option takes it: 60s -> "60", 100ms -> "0.1". Options show the library's
+// own defaults through it, so that a default has one value.
+std::string seconds_text(std::chrono::milliseconds duration);
 // A whole number from `min` to `max`; `zero_means` (when 0 is allowed) says what 0 does.
 std::uint64_t whole_number_option(const std::string& text, const char* name, std::uint64_t min,
                                   std::uint64_t max, const char* zero_means = nullptr);

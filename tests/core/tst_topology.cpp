@@ -6,6 +6,7 @@
 
 #include "zmqrpc/endpoint.hpp"
 #include "zmqrpc/errors.hpp"
+#include "zmqrpc/proxy.hpp"
 #include "zmqrpc/topology.hpp"
 
 #include <sys/stat.h>
@@ -435,6 +436,33 @@ class TestTopology : public QObject {
     Q_OBJECT
 
   private slots:
+    // A node in a topology and a component built in code behave the same when nothing is set:
+    // the property specs take their defaults from the library's options (issue 11: the spec
+    // said 10 s for req_timeout where the library said 60 s).
+    void defaultsAreTheLibrarysOwn() {
+        const zmqrpc::ProxyOptions proxy;
+        auto seconds = [](std::chrono::milliseconds d) {
+            return static_cast<double>(d.count()) / 1000.0;
+        };
+        auto default_of = [](NodeKind kind, const char* key) {
+            const zmqrpc::PropertySpec* spec = zmqrpc::find_property_spec(kind, key);
+            if (spec == nullptr) qFatal("no property %s", key);
+            return spec->default_value;
+        };
+        for (NodeKind kind : {NodeKind::Sub2Req, NodeKind::Rep2Req, NodeKind::BufferedRep2Req}) {
+            QCOMPARE(default_of(kind, "req_timeout").get<double>(),
+                     seconds(proxy.output.req_timeout));
+            QCOMPARE(default_of(kind, "queue_capacity").get<std::size_t>(), proxy.queue_capacity);
+        }
+        QCOMPARE(default_of(NodeKind::Sub2Req, "req_timeout").get<double>(), 60.0);
+        QCOMPARE(default_of(NodeKind::Sub2Req, "retry_interval").get<double>(),
+                 seconds(proxy.retry_interval));
+        QCOMPARE(default_of(NodeKind::Sub2Pub, "hwm").get<int>(), proxy.output.pub_hwm);
+        QCOMPARE(default_of(NodeKind::Sampler, "hwm").get<int>(), proxy.output.pub_hwm);
+        QCOMPARE(default_of(NodeKind::Rep2Pub, "heartbeat_interval").get<double>(),
+                 seconds(proxy.output.pub_heartbeat_interval));
+    }
+
     // kinds, ports, specs
     void kinds_data();
     void kinds();
@@ -667,7 +695,7 @@ void TestTopology::propertySpec_data() {
         << QByteArray("100000") << 1.0 << 100000000.0;
     QTest::newRow("sub2req req_timeout")
         << NodeKind::Sub2Req << QByteArray("req_timeout") << PropertyType::Seconds << false
-        << QByteArray("10") << 0.001 << 86400.0;
+        << QByteArray("60") << 0.001 << 86400.0;
     QTest::newRow("sub2req retry")
         << NodeKind::Sub2Req << QByteArray("retry_interval") << PropertyType::Seconds << false
         << QByteArray("0.1") << 0.001 << 3600.0;

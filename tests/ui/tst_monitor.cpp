@@ -421,7 +421,8 @@ class TestMonitor : public QObject {
         auto c = makeConsole();
         target(*c, endpoint);
         auto* timeout = child<QDoubleSpinBox>(c.get(), "consoleTimeout");
-        QCOMPARE(timeout->value(), 5.0);
+        // The one default of a call a person waits for, shared with `zmqrpc call`.
+        QCOMPARE(timeout->value(), 10.0);
         retype(timeout, QStringLiteral("0.3"));
         QCOMPARE(timeout->value(), 0.3);
         call(*c, QStringLiteral("sleep"), QStringLiteral("{\"seconds\": 2}"));

@@ -8,6 +8,7 @@
 #include <zmqrpc/endpoint.hpp>
 #include <zmqrpc/errors.hpp>
 #include <zmqrpc/protocol.hpp>
+#include <zmqrpc/rpc_client.hpp>
 #include <zmqrpc/runtime.hpp>
 #include <zmqrpc/topology.hpp>
 
@@ -252,7 +253,7 @@ void ConsoleWidget::buildUi() {
     timeoutSpin_->setRange(0.1, 3600);
     timeoutSpin_->setDecimals(1);
     timeoutSpin_->setSingleStep(0.5);
-    timeoutSpin_->setValue(5.0);
+    timeoutSpin_->setValue(static_cast<double>(zmqrpc::kInteractiveCallTimeout.count()) / 1000.0);
     timeoutSpin_->setSuffix(tr(" s"));
     timeoutSpin_->setPrefix(tr("timeout "));
     hint_ = new QLabel(this);

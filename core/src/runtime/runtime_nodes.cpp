@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 namespace zmqrpc::detail {
@@ -33,9 +34,28 @@ std::chrono::milliseconds to_ms(double seconds) {
 
 }  // namespace
 
-double NodeConfig::number(const char* key) const {
+bool NodeConfig::has(const char* key) const {
+    return find_property_spec(kind, key) != nullptr;
+}
+
+const nlohmann::json& NodeConfig::value(const char* key) const {
+    static const nlohmann::json null;
+    if (!has(key)) {
+        throw std::logic_error(std::string("a ") + to_string(kind) + " has no property '" + key +
+                               "'");
+    }
     auto it = properties.find(key);
-    return it != properties.end() && it->is_number() ? it->get<double>() : 0.0;
+    return it == properties.end() ? null : *it;
+}
+
+double NodeConfig::number(const char* key) const {
+    const nlohmann::json& v = value(key);
+    return v.is_number() ? v.get<double>() : 0.0;
+}
+
+std::string NodeConfig::text(const char* key) const {
+    const nlohmann::json& v = value(key);
+    return v.is_string() ? v.get<std::string>() : std::string();
 }
 
 std::chrono::milliseconds NodeConfig::seconds(const char* key) const {
@@ -177,10 +197,9 @@ class SamplerInstance final : public NodeInstance {
         options.credentials = config_.creds("credentials");
         options.pub_hwm = static_cast<int>(config_.number("hwm"));
         sender_ = std::make_unique<Sender>(std::move(options));
-        template_ = std::make_unique<SampleTemplate>(
-            config_.properties.value("function", std::string("store_sample")),
-            config_.properties.value("parameters", nlohmann::json::object()), config_.id,
-            config_.display_name, config_.host);
+        template_ =
+            std::make_unique<SampleTemplate>(config_.text("function"), config_.value("parameters"),
+                                             config_.id, config_.display_name, config_.host);
         rate_ = std::max(config_.number("rate"), 0.001);
         heartbeat_interval_ = config_.seconds("heartbeat_interval");
         stop_ = false;
@@ -323,12 +342,11 @@ class ProxyInstance final : public NodeInstance {
         if (pub != config_.binds.end()) options.output.pub_bind = pub->second;
         options.output.req_connect = config_.req_connect;
         options.output.credentials = config_.creds("output_credentials");
-        if (config_.properties.contains("hwm"))
-            options.output.pub_hwm = static_cast<int>(config_.number("hwm"));
-        options.output.pub_heartbeat_interval = config_.seconds("heartbeat_interval");
-        if (config_.properties.contains("req_timeout"))
-            options.output.req_timeout = config_.seconds("req_timeout");
-        if (config_.properties.contains("retry_interval"))
+        if (config_.has("hwm")) options.output.pub_hwm = static_cast<int>(config_.number("hwm"));
+        if (config_.has("heartbeat_interval"))
+            options.output.pub_heartbeat_interval = config_.seconds("heartbeat_interval");
+        if (config_.has("req_timeout")) options.output.req_timeout = config_.seconds("req_timeout");
+        if (config_.has("retry_interval"))
             options.retry_interval = config_.seconds("retry_interval");
         options.queue_capacity = static_cast<std::size_t>(config_.number("queue_capacity"));
         proxy_ = std::make_unique<Proxy>(kind_, std::move(options));

@@ -40,7 +40,13 @@ struct NodeConfig {
     std::shared_ptr<Context> context;
     std::shared_ptr<EventBus> events;
 
+    // Property values, read through the kind's specs: `properties` holds every key the kind
+    // has, its default where the document sets none (property_specs() is the one source of
+    // both). A key the kind does not have is a programming error: std::logic_error.
+    bool has(const char* key) const;
+    const nlohmann::json& value(const char* key) const;
     double number(const char* key) const;
+    std::string text(const char* key) const;
     std::chrono::milliseconds seconds(const char* key) const;
     const Credentials& creds(const char* key) const;
     // Name (the node id), context and event bus: what every component of a node shares.

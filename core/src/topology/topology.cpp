@@ -2,6 +2,8 @@
 // mutations. The file format lives in topology_format.cpp, validation in topology_validate.cpp.
 #include "zmqrpc/topology.hpp"
 #include "zmqrpc/endpoint.hpp"
+#include "zmqrpc/options.hpp"
+#include "zmqrpc/proxy.hpp"
 
 #include "topology_internal.hpp"
 
@@ -179,6 +181,15 @@ PropertySpec spec(std::string key, PropertyType type, std::string label, std::st
     return s;
 }
 
+// Defaults the library's options already have come from those options, so that a node in a
+// topology and a component built in code behave the same when nothing is set.
+// Whole seconds as an integer (60, as a person writes it), others as a real (0.1).
+json seconds_of(std::chrono::milliseconds duration) {
+    if (duration.count() % 1000 == 0) return json(duration.count() / 1000);
+    return json(static_cast<double>(duration.count()) / 1000.0);
+}
+const ProxyOptions kProxyDefaults{};
+
 PropertySpec endpoint_spec(std::string key, std::string label, std::string help,
                            bool required = true) {
     return spec(std::move(key), PropertyType::Endpoint, std::move(label), std::move(help),
@@ -202,25 +213,27 @@ PropertySpec output_credentials() {
 PropertySpec queue_capacity() {
     return spec("queue_capacity", PropertyType::Integer, "Queue capacity",
                 "messages held between input and output; more are dropped and counted", false,
-                100000, 1, 100000000);
+                kProxyDefaults.queue_capacity, 1, 100000000);
 }
 PropertySpec req_timeout() {
     return spec("req_timeout", PropertyType::Seconds, "Request timeout",
                 "seconds to wait for the downstream reply before the REQ socket is recreated",
-                false, 10, 0.001, 86400);
+                false, seconds_of(kProxyDefaults.output.req_timeout), 0.001, 86400);
 }
 PropertySpec retry_interval() {
     return spec("retry_interval", PropertyType::Seconds, "Retry interval",
-                "pause between retries of an undeliverable message", false, 0.1, 0.001, 3600);
+                "pause between retries of an undeliverable message", false,
+                seconds_of(kProxyDefaults.retry_interval), 0.001, 3600);
 }
 PropertySpec proxy_heartbeat_interval() {
     return spec("heartbeat_interval", PropertyType::Seconds, "Heartbeat interval",
-                "own heartbeats on the PUB; upstream heartbeats are passed on anyway", false, 0, 0,
-                3600);
+                "own heartbeats on the PUB; upstream heartbeats are passed on anyway", false,
+                seconds_of(kProxyDefaults.output.pub_heartbeat_interval), 0, 3600);
 }
 PropertySpec hwm() {
     return spec("hwm", PropertyType::Integer, "High-water mark",
-                "messages the PUB socket buffers per subscriber", false, 100000, 1, 10000000);
+                "messages the PUB socket buffers per subscriber", false,
+                kProxyDefaults.output.pub_hwm, 1, 10000000);
 }
 PropertySpec rep_bind() {
     return endpoint_spec("rep_bind", "REP bind endpoint",

@@ -9,6 +9,10 @@
 
 namespace zmqrpc {
 
+// How long a call that a person waits for (`zmqrpc call`, the Studio's console) waits for its
+// reply by default: a person wants to hear of a dead server sooner than pyzmqrpc's 600 s.
+inline constexpr std::chrono::milliseconds kInteractiveCallTimeout = std::chrono::seconds(10);
+
 struct RpcClientOptions : SenderOptions {
     RpcClientOptions() { req_timeout = 600s; }  // pyzmqrpc's invoke default
 };
