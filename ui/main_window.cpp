@@ -33,6 +33,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QSaveFile>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStandardPaths>
@@ -43,6 +44,7 @@
 #include <QToolBar>
 #include <QUndoStack>
 
+#include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 
@@ -51,6 +53,8 @@ namespace studio {
 namespace {
 constexpr int kMaxRecent = 8;
 constexpr int kRecoveryIntervalMs = 5000;
+// The saved dock layout's version: 2 since the bottom docks leave the charts readable.
+constexpr int kWindowStateVersion = 2;
 const char* kExamples[] = {"sampler-to-cloud", "buffered-bridge", "rpc-fanout"};
 }  // namespace
 
@@ -70,6 +74,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connectDocument();
 
     runLabel_ = new QLabel(this);
+    runLabel_->setObjectName(QStringLiteral("runStatus"));
     problemLabel_ = new QLabel(this);
     statusBar()->addPermanentWidget(problemLabel_);
     statusBar()->addPermanentWidget(runLabel_);
@@ -90,14 +95,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
     QSettings settings;
     restoreGeometry(settings.value(QStringLiteral("window/geometry")).toByteArray());
-    restoreState(settings.value(QStringLiteral("window/state")).toByteArray());
-    if (!settings.contains(QStringLiteral("window/state"))) {
-        // First start: a canvas that dominates, an inspector wide enough for endpoints.
-        resize(1500, 900);
-        resizeDocks({findChild<QDockWidget*>(QStringLiteral("paletteDock")),
-                     findChild<QDockWidget*>(QStringLiteral("inspectorDock"))},
-                    {250, 380}, Qt::Horizontal);
-        resizeDocks({findChild<QDockWidget*>(QStringLiteral("problemsDock"))}, {130}, Qt::Vertical);
+    // A state saved by a version before kWindowStateVersion is not restored: its bottom docks
+    // were too short for the charts.
+    firstLayout_ = !restoreState(settings.value(QStringLiteral("window/state")).toByteArray(),
+                                 kWindowStateVersion);
+    if (!settings.contains(QStringLiteral("window/geometry"))) {
+        // First start: 1500x900, or nine tenths of a smaller screen.
+        QSize size(1500, 900);
+        if (const QScreen* s = screen(); s != nullptr)
+            size = size.boundedTo(s->availableGeometry().size() * 0.9);
+        resize(size);
     }
 
     updateTitle();
@@ -572,16 +579,22 @@ void MainWindow::updateStatus() {
     problemLabel_->setText(errors + warnings == 0
                                ? tr("No problems")
                                : tr("%1 error(s), %2 warning(s)").arg(errors).arg(warnings));
+    // The document's nodes, from the first screen on; their states once the runtime has them.
+    // External nodes are never launched, nodes of another host run there: neither counts.
     int running = 0, failed = 0, waiting = 0, total = 0;
-    for (const auto& n : runtime_->snapshot().nodes) {
-        if (n.state == zmqrpc::NodeState::External || n.state == zmqrpc::NodeState::Remote)
-            continue;
+    const zmqrpc::RuntimeSnapshot& snapshot = runtime_->snapshot();
+    for (const auto& node : doc_->topology().nodes()) {
+        if (node.kind == zmqrpc::NodeKind::External) continue;
+        const zmqrpc::NodeStatus* status = snapshot.node(node.id);
+        const zmqrpc::NodeState state = status ? status->state : zmqrpc::NodeState::Stopped;
+        if (state == zmqrpc::NodeState::External || state == zmqrpc::NodeState::Remote) continue;
         ++total;
-        if (n.state == zmqrpc::NodeState::Running) ++running;
-        if (n.state == zmqrpc::NodeState::Failed) ++failed;
-        if (n.state == zmqrpc::NodeState::Waiting) ++waiting;
+        if (state == zmqrpc::NodeState::Running) ++running;
+        if (state == zmqrpc::NodeState::Failed) ++failed;
+        if (state == zmqrpc::NodeState::Waiting) ++waiting;
     }
-    QString text = tr("%1 of %2 node(s) running").arg(running).arg(total);
+    QString text = total == 1 ? tr("%1 of 1 node running").arg(running)
+                              : tr("%1 of %2 nodes running").arg(running).arg(total);
     if (waiting) text += tr(", %1 waiting").arg(waiting);
     if (failed) text += tr(", %1 failed").arg(failed);
     if (runtime_->isBusy()) text += tr(" …");
@@ -769,6 +782,27 @@ bool MainWindow::offerRecovery() {
     return true;
 }
 
+void MainWindow::showEvent(QShowEvent* event) {
+    QMainWindow::showEvent(event);
+    if (firstLayout_) {
+        firstLayout_ = false;
+        applyFirstLayout();
+    }
+}
+
+void MainWindow::applyFirstLayout() {
+    // An inspector wide enough for endpoints.
+    resizeDocks({findChild<QDockWidget*>(QStringLiteral("paletteDock")),
+                 findChild<QDockWidget*>(QStringLiteral("inspectorDock"))},
+                {250, 380}, Qt::Horizontal);
+    auto* bottom = findChild<QDockWidget*>(QStringLiteral("chartsDock"));
+    const int share = static_cast<int>(height() * 0.36);
+    resizeDocks({bottom}, {std::max(share, bottom->minimumSizeHint().height())}, Qt::Vertical);
+    // The charts are what a first look at a running topology is for; problems show on the
+    // canvas and in the status bar meanwhile.
+    bottom->raise();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
     if (!maybeSave()) {
         event->ignore();
@@ -776,7 +810,7 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     }
     QSettings settings;
     settings.setValue(QStringLiteral("window/geometry"), saveGeometry());
-    settings.setValue(QStringLiteral("window/state"), saveState());
+    settings.setValue(QStringLiteral("window/state"), saveState(kWindowStateVersion));
     QFile::remove(recoveryPath());
     recoveryTimer_->stop();
     event->accept();

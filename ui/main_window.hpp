@@ -102,8 +102,13 @@ class MainWindow : public QMainWindow {
 
   protected:
     void closeEvent(QCloseEvent* event) override;
+    void showEvent(QShowEvent* event) override;
 
   private:
+    // The layout of a first start (or of a window state saved by an older version): the canvas
+    // about two thirds of the height, the bottom docks the rest but never less than the charts
+    // need to be readable. Applied once the window has its size, on the first show.
+    void applyFirstLayout();
     void createActions();
     void createMenus();
     void createDocks();
@@ -141,6 +146,7 @@ class MainWindow : public QMainWindow {
     QSystemTrayIcon* tray_ = nullptr;
     QMenu* recentMenu_ = nullptr;
     QMenu* viewMenu_ = nullptr;
+    bool firstLayout_ = false;
     QLabel* runLabel_ = nullptr;
     QLabel* problemLabel_ = nullptr;
     QTimer* recoveryTimer_ = nullptr;

@@ -158,6 +158,11 @@ QColor seriesColor(qsizetype index) {
     return colors[static_cast<std::size_t>(index) % colors.size()];
 }
 
+// A chart view this tall keeps a plot of at least 120 px (six whole y labels) beside its title,
+// time axis and legend row: the dock it sits in cannot be made so short that the rates cannot be
+// read.
+constexpr int kMinimumChartHeight = 200;
+
 QChart* makeChart() {
     auto* chart = new QChart;
     chart->setAnimationOptions(QChart::NoAnimation);
@@ -297,7 +302,10 @@ ChartsWidget::ChartsWidget(RuntimeController* runtime, QWidget* parent)
     ratesChart_ = makeChart();
     ratesX_ = makeTimeAxis(ratesChart_);
     ratesY_ = makeValueAxis(ratesChart_, tr("messages/s"), Qt::AlignLeft);
+    ratesY_->setRange(0, 5);
+    ratesY_->setTickCount(6);
     ratesView_ = new TimeChartView(ratesChart_, this);
+    ratesView_->setMinimumHeight(kMinimumChartHeight);
     ratesView_->setObjectName(QStringLiteral("ratesView"));
 
     // Queues.
@@ -309,6 +317,7 @@ ChartsWidget::ChartsWidget(RuntimeController* runtime, QWidget* parent)
     dropY_ = makeValueAxis(queueChart_, tr("dropped (total)"), Qt::AlignRight);
     dropY_->setGridLineVisible(false);
     queueView_ = new TimeChartView(queueChart_, this);
+    queueView_->setMinimumHeight(kMinimumChartHeight);
     queueView_->setObjectName(QStringLiteral("queueView"));
     forecastBox_ = new QWidget(this);
     forecastBox_->setObjectName(QStringLiteral("queueForecasts"));
@@ -562,7 +571,8 @@ void ChartsWidget::refreshRates() {
                       QDateTime::fromMSecsSinceEpoch(viewTo_));
     ratesView_->setTimeRange(viewFrom_, viewTo_);
     // A steady top (only grows by nice steps) so the lines do not jump every refresh.
-    const double top = std::max(1.0, maxY * 1.15);
+    // At least 0 to 5, so that whole-number labels of a quiet chart read 0, 1, 2, ... 5.
+    const double top = std::max(5.0, maxY * 1.15);
     if (top > ratesY_->max() || top < ratesY_->max() * 0.5) {
         ratesY_->setRange(0, top);
         ratesY_->applyNiceNumbers();
