@@ -214,14 +214,17 @@ report=$tmp/report
 awk -F'\t' -v out="$report" '
     FILENAME == ARGV[1] { ok[$1] = 1; next }
     FILENAME == ARGV[2] { own[$1] = own[$1] " " $2; next }
-    # pk: every owner of any candidate (for the verdict); first: the owners of the first
-    # candidate that has any (for the report: the -dev package of a .so symlink, not its target)
-    FILENAME == ARGV[3] { o = own[$3]; if (o != "") { pk[$1] = pk[$1] o; if (!($1 in first)) first[$1] = o }; next }
+    # The owners of the first candidate that has any, in the order path, its /usr-merge twin,
+    # realpath, its twin: the package that provides the name the build used (libzmq.so, a
+    # symlink from libzmq3-dev, rather than its target in libzmq5), or, where the name is an
+    # unowned link (/usr/bin/c++ through /etc/alternatives), the package of its target.
+    FILENAME == ARGV[3] { o = own[$3]; if (o != "" && !($1 in first)) first[$1] = o; next }
     {
-        p = $1; n = split(pk[p], a, " "); good = ""
-        for (i = 1; i <= n; i++) if (a[i] in ok && (good == "" || a[i] < good)) good = a[i]
-        k = split(first[p], b, " "); delete u; s = ""
-        for (i = 1; i <= k; i++) if (!(b[i] in u)) { u[b[i]] = 1; s = s (s == "" ? "" : " or ") b[i] }
+        p = $1; n = split(first[p], a, " "); good = ""; delete u; s = ""
+        for (i = 1; i <= n; i++) {
+            if (a[i] in ok && (good == "" || a[i] < good)) good = a[i]
+            if (!(a[i] in u)) { u[a[i]] = 1; s = s (s == "" ? "" : " or ") a[i] }
+        }
         if (n == 0) { print "UNOWNED\t" p "\t" $2 > out; next }
         if (good == "") { if (!(s in cnt)) ex[s] = p "\t" $2; cnt[s]++; next }
         pkgs[good] = 1
@@ -235,14 +238,15 @@ npkgs=$(cat "$tmp/npkgs")
 
 nunowned=$(grep -c '^UNOWNED' "$report" || true)
 if [ "$nunowned" -gt 0 ]; then
-    grep '^UNOWNED' "$report" | sort | head -n 20 | while IFS=$'\t' read -r _ p who; do
+    grep '^UNOWNED' "$report" | sort | awk 'NR <= 20' | while IFS=$'\t' read -r _ p who; do
         fail "$p: owned by no Debian package (needed by $who); install it from a package in scripts/deps.txt"
     done
     [ "$nunowned" -le 20 ] || fail "... and $((nunowned - 20)) more files owned by no package"
 fi
-grep '^MISSING' "$report" | sort | while IFS=$'\t' read -r _ pkg p who count; do
+{ grep '^MISSING' "$report" || true; } | sort | while IFS=$'\t' read -r _ pkg p who count; do
     more=""
-    [ "$count" -le 1 ] || more=" and $((count - 1)) more files"
+    [ "$count" -le 1 ] || more=" and $((count - 1)) more file"
+    [ "$count" -le 2 ] || more="${more}s"
     fail "$pkg: not installed by scripts/install-deps.sh, but needed for $p (by $who)$more; add it to scripts/deps.txt"
 done
 nmissing=$(grep -c '^MISSING' "$report" || true)
