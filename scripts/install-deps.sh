@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages needed to build, test and run zmqrpc Studio. No prompts.
-# Skips apt entirely when everything is already installed.
+# Installs the Debian 12 packages needed to build, test and run zmqrpc Studio: the ones listed in
+# scripts/deps.txt (the only list; scripts/check-deps.sh reads it through `--list`). No prompts:
+# apt-get runs with -y and DEBIAN_FRONTEND=noninteractive. Skips apt entirely when everything is
+# already installed.
+#
+#   install-deps.sh          install what is missing
+#   install-deps.sh --list   print the package list, one a line, and exit
 set -euo pipefail
-packages=(
-    build-essential cmake ninja-build pkg-config clang-format
-    libzmq3-dev cppzmq-dev nlohmann-json3-dev libcli11-dev libsimdjson-dev
-    qt6-base-dev qt6-charts-dev qt6-svg-dev qtkeychain-qt6-dev
-    python3 python3-zmq fonts-dejavu-core
-)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$here/deps.txt")
+if [ ${#packages[@]} -eq 0 ]; then
+    echo "install-deps: no packages in $here/deps.txt" >&2
+    exit 1
+fi
+
+case "${1:-}" in
+    --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
+    "") ;;
+    *) echo "usage: $0 [--list]" >&2; exit 2 ;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -17,8 +30,8 @@ if [ ${#missing[@]} -eq 0 ]; then
     exit 0
 fi
 echo "install-deps: installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

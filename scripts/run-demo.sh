@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+./scripts/configure.sh
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target demo_req_rep demo_pub_sub
 echo "== demo_req_rep"
 ./build/app/zmqrpc-demo-req-rep "tcp://127.0.0.1:*"

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+./scripts/configure.sh
 cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target zmqrpc_studio zmqrpc_cli
 export ZMQRPC_BRIDGE_PASSWORD="${ZMQRPC_BRIDGE_PASSWORD:-demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')}"
 if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${QT_QPA_PLATFORM:-}" != "offscreen" ]; then

@@ -41,7 +41,8 @@ foreach(path
         ${LIBDIR}/cmake/zmqrpc/zmqrpcConfig.cmake
         ${LIBDIR}/cmake/zmqrpc/zmqrpcConfigVersion.cmake
         ${LIBDIR}/cmake/zmqrpc/zmqrpcTargets.cmake
-        ${DOCDIR}/README.md)
+        ${DOCDIR}/README.md
+        ${DOCDIR}/copyright)
     expect_file(${path})
 endforeach()
 if(NOT EXISTS ${STAGING}/${MANDIR}/man1/zmqrpc.1.gz AND NOT EXISTS ${STAGING}/${MANDIR}/man1/zmqrpc.1)
