@@ -4,16 +4,19 @@
 #pragma once
 
 #include <QByteArray>
+#include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
+#include <QTest>
 #include <QThread>
 
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -47,6 +50,10 @@ inline QString pythonZmqProblem() {
             .arg(pythonPath(), QString::fromUtf8(probe.readAllStandardError()).trimmed());
     return {};
 }
+
+// The exit code of a suite that could not run: CTest's SKIP_RETURN_CODE of the interop tests
+// (tests/CMakeLists.txt), so that a missing Python or pyzmq shows as skipped, never as passed.
+inline constexpr int kSkipExitCode = 77;
 
 // One run of pyzmqrpc_peer.py. The peer prints one event per line; waitForLine() takes the first
 // not-yet-taken line with a given prefix (other lines stay available). The destructor closes the
@@ -220,3 +227,18 @@ inline bool waitUntil(const std::function<bool()>& condition, std::chrono::milli
 }
 
 }  // namespace interop
+
+// main() of an interop suite: runs it, or, when Python cannot run the peer, says why and exits
+// with kSkipExitCode before any test runs.
+#define ZMQRPC_INTEROP_MAIN(TestClass)                                                         \
+    int main(int argc, char** argv) {                                                          \
+        QCoreApplication app(argc, argv);                                                      \
+        if (const QString problem = interop::pythonZmqProblem(); !problem.isEmpty()) {         \
+            std::fprintf(stderr, "SKIP: Python peer unavailable, interop suite not run: %s\n", \
+                         qPrintable(problem));                                                 \
+            return interop::kSkipExitCode;                                                     \
+        }                                                                                      \
+        TestClass test;                                                                        \
+        QTEST_SET_MAIN_SOURCE_PATH                                                             \
+        return QTest::qExec(&test, argc, argv);                                                \
+    }
