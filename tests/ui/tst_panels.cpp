@@ -448,9 +448,10 @@ void TestPanels::jsonEditorRefusesInvalidJson() {
 
     text->setFocus();
     QTest::keyClick(text, Qt::Key_A, Qt::ControlModifier);
-    QTest::keyClicks(text, QStringLiteral("{\"sensor\": 1e400}"));
+    QTest::keyClicks(text, QStringLiteral("{\"sensor\": 01}"));
     QVERIFY2(
-        editor->errorText() == QStringLiteral("not valid JSON: number overflow parsing '1e400'"),
+        editor->errorText() ==
+            QStringLiteral("not valid JSON: Expecting ',' delimiter: line 1 column 13 (char 12)"),
         qPrintable(editor->errorText()));
     QTest::keyClick(text, Qt::Key_A, Qt::ControlModifier);
     QTest::keyClicks(text, QStringLiteral("{\"sensor\": "));

@@ -91,7 +91,7 @@ QString compactParams(const QString& text) {
     const QByteArray utf8 = text.trimmed().toUtf8();
     if (utf8.isEmpty()) return QStringLiteral("{}");
     const auto v = zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()));
-    return v ? QString::fromStdString(v->dump()) : text.trimmed();
+    return v ? QString::fromStdString(zmqrpc::dumps(*v, -1, false)) : text.trimmed();
 }
 
 // Pretty form for the editor ("{}" stays "{}").
@@ -100,7 +100,7 @@ QString prettyParams(const QString& text) {
     const auto v = zmqrpc::parse_json_text(std::string_view(utf8.constData(), utf8.size()));
     if (!v) return text;
     if (v->is_object() && v->empty()) return QStringLiteral("{}");
-    return QString::fromStdString(v->dump(2));
+    return QString::fromStdString(zmqrpc::dumps(*v, 2, false));
 }
 
 QString msText(double ms) {
@@ -727,7 +727,7 @@ void ConsoleWidget::fillTemplate() {
             if (p.startsWith(QLatin1Char('*'))) continue;  // **kwargs: anything goes
             object[p.toStdString()] = nullptr;
         }
-        paramsEdit_->setPlainText(prettyParams(QString::fromStdString(object.dump())));
+        paramsEdit_->setPlainText(prettyParams(QString::fromStdString(zmqrpc::dumps(object))));
         paramsEdit_->setFocus();
         return;
     }

@@ -161,15 +161,17 @@ ConsoleCallResult CallWorker::invoke(const ConsoleCall& call) {
         result.statusText = QString::fromStdString(response.status_message);
         if (response.status_code == zmqrpc::status::kOk) {
             result.outcome = ConsoleCallResult::Outcome::Ok;
-            result.response = response.response_message
-                                  ? QString::fromStdString(response.response_message->dump(2))
-                                  : QString();
+            result.response =
+                response.response_message
+                    ? QString::fromStdString(zmqrpc::dumps(*response.response_message, 2, false))
+                    : QString();
         } else {
             result.outcome = ConsoleCallResult::Outcome::Status;
             result.error =
                 QObject::tr("server status %1: %2").arg(result.status).arg(result.statusText);
             try {
-                result.response = QString::fromStdString(json::parse(reply).dump(2));
+                result.response =
+                    QString::fromStdString(zmqrpc::dumps(zmqrpc::loads(reply), 2, false));
             } catch (const std::exception&) {
                 result.response = QString::fromStdString(reply);
             }

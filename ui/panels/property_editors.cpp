@@ -395,7 +395,7 @@ class JsonEditor : public PropertyEditor {
         const std::string text = text_->toPlainText().trimmed().toStdString();
         if (text.empty()) return json(nullptr);
         auto value = zmqrpc::parse_json_text(text, error);
-        return value ? std::move(*value) : json(json::value_t::discarded);
+        return value ? json(*value) : json(json::value_t::discarded);
     }
     bool validate() {
         std::string why;

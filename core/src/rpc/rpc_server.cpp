@@ -76,6 +76,12 @@ int FunctionRegistry::run(std::string_view message, json& result, std::string& e
                                       status_text_unknown_function(request.function));
         return status::kUnknownFunction;
     }
+    if (request.not_a_mapping) {
+        error_reply =
+            encode_response(status::kFunctionRaised,
+                            status_text_not_a_mapping(request.function, request.not_a_mapping));
+        return status::kFunctionRaised;
+    }
     try {
         result = it->second.function(request.parameters);
         release(decoded.request->parameters);

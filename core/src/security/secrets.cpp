@@ -21,7 +21,9 @@ using detail::json_type_name;
 using detail::line_column;
 using detail::parse_error_text;
 using detail::read_file;
-using nlohmann::json;
+// Files (topologies, credentials) are nlohmann::json, members sorted by key; zmqrpc::json is
+// the ordered type of messages.
+using njson = nlohmann::json;
 
 namespace {
 
@@ -52,9 +54,9 @@ std::string CredentialRef::source_text() const {
 
 nlohmann::json CredentialRef::to_json() const {
     if (empty()) return nullptr;
-    json out = json::object();
+    njson out = njson::object();
     out["username"] = username;
-    if (source != Source::None) out["password"] = json{{source_key(source), key}};
+    if (source != Source::None) out["password"] = njson{{source_key(source), key}};
     return out;
 }
 
@@ -74,7 +76,7 @@ CredentialRef CredentialRef::from_json(const nlohmann::json& value) {
     }
     CredentialRef ref;
     if (!value.contains("username")) throw invalid_argument("credentials without a username");
-    const json& user = value["username"];
+    const njson& user = value["username"];
     if (!user.is_string()) {
         throw invalid_argument("username: expected a string, got " + json_type_name(user));
     }
@@ -85,7 +87,7 @@ CredentialRef CredentialRef::from_json(const nlohmann::json& value) {
                                "' has no password source: name an environment variable "
                                "{\"env\": NAME} or a credentials-file entry {\"file\": NAME}");
     }
-    const json& password = value["password"];
+    const njson& password = value["password"];
     if (password.is_string()) throw invalid_argument(kLiteralPassword);
     if (!password.is_object() || password.size() != 1) {
         throw invalid_argument(
@@ -94,7 +96,7 @@ CredentialRef CredentialRef::from_json(const nlohmann::json& value) {
     }
     const auto only = password.begin();
     const std::string& source = only.key();
-    const json& name = only.value();
+    const njson& name = only.value();
     if (source == "env") {
         ref.source = Source::Env;
     } else if (source == "file") {
@@ -196,16 +198,16 @@ Secrets load_credentials_file(const std::filesystem::path& path) {
     auto fail = [&](const std::string& where, const std::string& what) {
         throw ConfigError("credentials file " + name + ": " + where + ": " + what);
     };
-    json document;
+    njson document;
     if (json_nesting_exceeds(text)) {
         throw ConfigError("credentials file " + name + ": JSON nested more than " +
                           std::to_string(kMaxJsonDepth) + " levels deep");
     }
     try {
-        document = json::parse(text);
-    } catch (const json::parse_error& e) {
+        document = njson::parse(text);
+    } catch (const njson::parse_error& e) {
         fail(line_column(text, e.byte), parse_error_text(e, true));
-    } catch (const json::exception& e) {
+    } catch (const njson::exception& e) {
         throw ConfigError("credentials file " + name + ": " + json_exception_text(e));
     }
     if (!document.is_object()) {

@@ -14,7 +14,9 @@
 
 namespace zmqrpc {
 
-using nlohmann::json;
+// Files (topologies, credentials) are nlohmann::json, members sorted by key; zmqrpc::json is
+// the ordered type of messages.
+using njson = nlohmann::json;
 
 // ---------------------------------------------------------------------------------------------
 // Kinds
@@ -167,7 +169,7 @@ const char* to_string(PropertyType type) noexcept {
 namespace {
 
 PropertySpec spec(std::string key, PropertyType type, std::string label, std::string help,
-                  bool required = false, json default_value = nullptr, double minimum = 0,
+                  bool required = false, njson default_value = nullptr, double minimum = 0,
                   double maximum = 0) {
     PropertySpec s;
     s.key = std::move(key);
@@ -184,9 +186,9 @@ PropertySpec spec(std::string key, PropertyType type, std::string label, std::st
 // Defaults the library's options already have come from those options, so that a node in a
 // topology and a component built in code behave the same when nothing is set.
 // Whole seconds as an integer (60, as a person writes it), others as a real (0.1).
-json seconds_of(std::chrono::milliseconds duration) {
-    if (duration.count() % 1000 == 0) return json(duration.count() / 1000);
-    return json(static_cast<double>(duration.count()) / 1000.0);
+njson seconds_of(std::chrono::milliseconds duration) {
+    if (duration.count() % 1000 == 0) return njson(duration.count() / 1000);
+    return njson(static_cast<double>(duration.count()) / 1000.0);
 }
 const ProxyOptions kProxyDefaults{};
 
@@ -257,10 +259,10 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
                      "parameters of each invocation; ${node}, ${seq}, ${time} and ${value} are "
                      "filled in",
                      false,
-                     json{{"sensor", "${node}"},
-                          {"seq", "${seq}"},
-                          {"time", "${time}"},
-                          {"value", "${value}"}}),
+                     njson{{"sensor", "${node}"},
+                           {"seq", "${seq}"},
+                           {"time", "${time}"},
+                           {"value", "${value}"}}),
                 spec("rate", PropertyType::Number, "Rate", "invocations per second", false, 1,
                      0.001, 1000000),
                 spec("heartbeat_interval", PropertyType::Seconds, "Heartbeat interval",
@@ -446,11 +448,11 @@ std::string format_number(double value) {
     if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15) {
         return std::to_string(static_cast<long long>(value));
     }
-    return json(value).dump();
+    return njson(value).dump();
 }
 
 std::string quote(std::string_view text) {
-    return json(std::string(text)).dump(-1, ' ', false, json::error_handler_t::replace);
+    return njson(std::string(text)).dump(-1, ' ', false, njson::error_handler_t::replace);
 }
 
 bool valid_id(std::string_view id) {
@@ -729,7 +731,7 @@ void check_position(const Point& position) {
 }
 
 // set_property's rules for one value; throws TopologyError.
-void check_property_value(const Node& node, std::string_view key, const json& value) {
+void check_property_value(const Node& node, std::string_view key, const njson& value) {
     const PropertySpec* s = find_property_spec(node.kind, key);
     if (s == nullptr) {
         throw TopologyError("node '" + node.id +
@@ -754,11 +756,11 @@ std::string Topology::add_node(Node node) {
         throw TopologyError("node '" + node.id + "': unknown kind");
     }
     check_position(node.position);
-    if (node.properties.is_null()) node.properties = json::object();
+    if (node.properties.is_null()) node.properties = njson::object();
     if (!node.properties.is_object()) {
         throw TopologyError("node '" + node.id + "': properties must be a JSON object");
     }
-    json properties = json::object();
+    njson properties = njson::object();
     for (const auto& [key, value] : node.properties.items()) {
         check_property_value(node, key, value);
         if (!value.is_null()) properties[key] = value;  // null: the default
@@ -895,7 +897,7 @@ std::string Topology::bind_endpoint(const PortRef& port) const {
     const auto ports = port_specs(node->kind, node->properties);
     const PortSpec* p = topology_detail::find_port(ports, port.port);
     if (p == nullptr || !p->binds || p->endpoint_property.empty()) return {};
-    const json value = node->property(p->endpoint_property);
+    const njson value = node->property(p->endpoint_property);
     return value.is_string() ? value.get<std::string>() : std::string();
 }
 

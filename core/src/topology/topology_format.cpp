@@ -27,7 +27,9 @@ namespace zmqrpc {
 using detail::line_column;
 using detail::parse_error_text;
 using detail::read_file;
-using nlohmann::json;
+// Files (topologies, credentials) are nlohmann::json, members sorted by key; zmqrpc::json is
+// the ordered type of messages.
+using njson = nlohmann::json;
 using topology_detail::format_number;
 using topology_detail::json_type_name;
 using topology_detail::quote;
@@ -67,7 +69,7 @@ class Loader {
     }
 
     // Reports keys of `object` not in `known` (each at path.key).
-    void unknown_keys(const json& object, const std::string& path,
+    void unknown_keys(const njson& object, const std::string& path,
                       std::initializer_list<const char*> known) {
         for (const auto& [key, value] : object.items()) {
             bool found = false;
@@ -81,7 +83,7 @@ class Loader {
     }
 
     // An optional string member: its value, or "" when absent (or wrong, reported).
-    std::string string_member(const json& object, const char* key, const std::string& path) {
+    std::string string_member(const njson& object, const char* key, const std::string& path) {
         auto it = object.find(key);
         if (it == object.end()) return {};
         if (!it->is_string()) {
@@ -105,7 +107,7 @@ struct PortAt {
     bool ok = false;
 };
 
-PortAt split_port(const json& value) {
+PortAt split_port(const njson& value) {
     if (!value.is_string()) return {};
     const auto& text = value.get_ref<const std::string&>();
     const auto dot = text.find('.');
@@ -116,7 +118,7 @@ PortAt split_port(const json& value) {
     return {text.substr(0, dot), text.substr(dot + 1), true};
 }
 
-void load_hosts(Loader& loader, const json& hosts, Topology& topology) {
+void load_hosts(Loader& loader, const njson& hosts, Topology& topology) {
     if (!hosts.is_array()) {
         loader.error("hosts", "expected an array, got " + json_type_name(hosts));
         return;
@@ -125,7 +127,7 @@ void load_hosts(Loader& loader, const json& hosts, Topology& topology) {
     std::map<std::string, std::size_t> seen;
     for (std::size_t i = 0; i < hosts.size(); ++i) {
         const std::string path = "hosts[" + std::to_string(i) + "]";
-        const json& h = hosts[i];
+        const njson& h = hosts[i];
         if (!h.is_object()) {
             loader.error(path, "expected an object, got " + json_type_name(h));
             continue;
@@ -153,7 +155,7 @@ void load_hosts(Loader& loader, const json& hosts, Topology& topology) {
     topology.set_hosts(std::move(list));
 }
 
-void load_nodes(Loader& loader, const json& nodes, Topology& topology,
+void load_nodes(Loader& loader, const njson& nodes, Topology& topology,
                 std::map<std::string, std::size_t>& seen, std::vector<std::string>& broken) {
     if (!nodes.is_array()) {
         loader.error("nodes", "expected an array, got " + json_type_name(nodes));
@@ -161,7 +163,7 @@ void load_nodes(Loader& loader, const json& nodes, Topology& topology,
     }
     for (std::size_t i = 0; i < nodes.size(); ++i) {
         const std::string path = "nodes[" + std::to_string(i) + "]";
-        const json& n = nodes[i];
+        const njson& n = nodes[i];
         if (!n.is_object()) {
             loader.error(path, "expected an object, got " + json_type_name(n));
             continue;
@@ -211,7 +213,7 @@ void load_nodes(Loader& loader, const json& nodes, Topology& topology,
         node.name = loader.string_member(n, "name", path);
         node.host = loader.string_member(n, "host", path);
         if (auto position = n.find("position"); position != n.end()) {
-            const json& p = *position;
+            const njson& p = *position;
             if (p.is_array() && p.size() == 2 && p[0].is_number() && p[1].is_number() &&
                 std::isfinite(p[0].get<double>()) && std::isfinite(p[1].get<double>())) {
                 node.position = {p[0].get<double>(), p[1].get<double>()};
@@ -247,7 +249,7 @@ void load_nodes(Loader& loader, const json& nodes, Topology& topology,
     }
 }
 
-void load_links(Loader& loader, const json& links, Topology& topology,
+void load_links(Loader& loader, const njson& links, Topology& topology,
                 const std::vector<std::string>& broken) {
     if (!links.is_array()) {
         loader.error("links", "expected an array, got " + json_type_name(links));
@@ -259,7 +261,7 @@ void load_links(Loader& loader, const json& links, Topology& topology,
     };
     for (std::size_t i = 0; i < links.size(); ++i) {
         const std::string path = "links[" + std::to_string(i) + "]";
-        const json& l = links[i];
+        const njson& l = links[i];
         if (!l.is_object()) {
             loader.error(path, "expected an object, got " + json_type_name(l));
             continue;
@@ -374,8 +376,8 @@ TopologyLoadError::TopologyLoadError(std::vector<LocatedError> errors, std::stri
 // Saving
 
 std::string save_topology(const Topology& topology) {
-    auto dump = [](const json& value) {
-        return value.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto dump = [](const njson& value) {
+        return value.dump(-1, ' ', false, njson::error_handler_t::replace);
     };
     std::vector<std::string> root;
     root.push_back("\"format\": " + quote(kTopologyFormat));
@@ -438,16 +440,16 @@ std::string save_topology(const Topology& topology) {
 
 Topology load_topology(std::string_view text) {
     std::vector<LocatedError> errors;
-    json document;
+    njson document;
     if (json_nesting_exceeds(text)) {
         throw TopologyLoadError({LocatedError{
             "", "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep"}});
     }
     try {
-        document = json::parse(text.begin(), text.end());
-    } catch (const json::parse_error& e) {
+        document = njson::parse(text.begin(), text.end());
+    } catch (const njson::parse_error& e) {
         throw TopologyLoadError({{line_column(text, e.byte), parse_error_text(e, false)}});
-    } catch (const json::exception& e) {  // 1e400: a number no double holds
+    } catch (const njson::exception& e) {  // 1e400: a number no double holds
         throw TopologyLoadError({LocatedError{"", json_exception_text(e)}});
     }
     if (!document.is_object()) {

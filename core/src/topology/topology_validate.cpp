@@ -12,7 +12,9 @@
 
 namespace zmqrpc {
 
-using nlohmann::json;
+// Files (topologies, credentials) are nlohmann::json, members sorted by key; zmqrpc::json is
+// the ordered type of messages.
+using njson = nlohmann::json;
 using topology_detail::format_number;
 
 const char* to_string(Severity severity) noexcept {
@@ -73,7 +75,7 @@ std::vector<Bind> binds_of(const Topology& topology, const Node& node) {
     std::vector<Bind> out;
     for (const PortSpec& port : port_specs(node.kind, node.properties)) {
         if (!port.binds || port.endpoint_property.empty()) continue;
-        const json value = node.property(port.endpoint_property);
+        const njson value = node.property(port.endpoint_property);
         if (!value.is_string() || value.get_ref<const std::string&>().empty()) continue;
         try {
             Endpoint endpoint = parse_endpoint(value.get_ref<const std::string&>(), true);
@@ -87,7 +89,7 @@ std::vector<Bind> binds_of(const Topology& topology, const Node& node) {
 }
 
 double number_property(const Node& node, std::string_view key) {
-    const json value = node.property(key);
+    const njson value = node.property(key);
     return value.is_number() ? value.get<double>() : 0.0;
 }
 

@@ -9,27 +9,29 @@
 
 namespace zmqrpc::detail {
 
-using nlohmann::json;
+// Files (topologies, credentials) are nlohmann::json, members sorted by key; zmqrpc::json is
+// the ordered type of messages.
+using njson = nlohmann::json;
 
 std::string json_type_name(const nlohmann::json& value) {
     switch (value.type()) {
-        case json::value_t::null:
+        case njson::value_t::null:
             return "null";
-        case json::value_t::object:
+        case njson::value_t::object:
             return "an object";
-        case json::value_t::array:
+        case njson::value_t::array:
             return "an array";
-        case json::value_t::string:
+        case njson::value_t::string:
             return "a string";
-        case json::value_t::boolean:
+        case njson::value_t::boolean:
             return "true or false";
-        case json::value_t::number_integer:
-        case json::value_t::number_unsigned:
-        case json::value_t::number_float:
+        case njson::value_t::number_integer:
+        case njson::value_t::number_unsigned:
+        case njson::value_t::number_float:
             return "a number";
-        case json::value_t::binary:
+        case njson::value_t::binary:
             return "binary data";
-        case json::value_t::discarded:
+        case njson::value_t::discarded:
             break;
     }
     return "nothing";
@@ -50,7 +52,7 @@ std::string line_column(std::string_view text, std::size_t byte) {
     return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-std::string parse_error_text(const json::parse_error& e, bool hide_input) {
+std::string parse_error_text(const njson::parse_error& e, bool hide_input) {
     std::string text = e.what();
     if (const auto at = text.find("parse error"); at != std::string::npos) {
         if (const auto colon = text.find(": ", at); colon != std::string::npos) {

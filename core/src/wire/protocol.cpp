@@ -1,5 +1,5 @@
 // The pyzmqrpc wire protocol: status texts, a json.dumps()-compatible writer, request/response
-// encoding and decoding. See shared/PROTOCOL.md.
+// encoding and decoding. See docs/PROTOCOL.md.
 #include "zmqrpc/protocol.hpp"
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/version.hpp"
@@ -90,6 +90,13 @@ std::string status_text_function_raised(std::string_view name, std::string_view 
     return text;
 }
 
+std::string status_text_not_a_mapping(std::string_view name, std::string_view python_type) {
+    std::string error(name);
+    error += "() argument after ** must be a mapping, not ";
+    error += python_type;
+    return status_text_function_raised(name, error);
+}
+
 // ---------------------------------------------------------------------------------------------
 // UTF-8
 
@@ -169,9 +176,10 @@ bool verbatim8(const char* p) {
 }
 
 // Python's ensure_ascii: printable ASCII (0x20..0x7E) as is except " and \, the short escapes
-// \" \\ \n \r \t \b \f, everything else as \uXXXX (surrogate pairs above the BMP). Invalid
-// UTF-8 (which nlohmann::json can hold) is written as U+FFFD rather than failing.
-void append_string(std::string& out, std::string_view s) {
+// \" \\ \n \r \t \b \f, everything else as \uXXXX (surrogate pairs above the BMP). A lone
+// surrogate (generalised UTF-8, as loads() keeps one) is written as its escape; other invalid
+// UTF-8 (which a std::string can hold) as U+FFFD rather than failing.
+void append_string(std::string& out, std::string_view s, bool ensure_ascii = true) {
     out += '"';
     std::size_t i = 0;
     while (i < s.size()) {
@@ -224,9 +232,22 @@ void append_string(std::string& out, std::string_view s) {
         }
         std::uint32_t cp = 0;
         std::size_t len = decode_utf8(s, i, cp);
+        if (len == 0 && c == 0xED && s.size() - i >= 3 &&
+            (static_cast<unsigned char>(s[i + 1]) & 0xE0u) == 0xA0u &&
+            (static_cast<unsigned char>(s[i + 2]) & 0xC0u) == 0x80u) {
+            // A lone surrogate, which Python strings hold and loads() keeps (as generalised
+            // UTF-8): written as the escape it came as.
+            cp = 0xD000u | ((static_cast<unsigned char>(s[i + 1]) & 0x3Fu) << 6) |
+                 (static_cast<unsigned char>(s[i + 2]) & 0x3Fu);
+            len = 3;
+        }
         if (len == 0) {
             cp = kReplacementChar;
             len = 1;
+        } else if (!ensure_ascii && cp >= 0x80 && (cp < 0xD800 || cp > 0xDFFF)) {
+            out.append(s.data() + i, len);  // json.dumps(ensure_ascii=False): as it is
+            i += len;
+            continue;
         }
         if (cp >= 0x10000) {
             const std::uint32_t v = cp - 0x10000;
@@ -318,56 +339,89 @@ void append_integer(std::string& out, Integer value) {
     out.append(buffer.data(), result.ptr);
 }
 
-void append_value(std::string& out, const json& value, std::size_t depth = 0) {
+void append_newline(std::string& out, int indent, std::size_t depth) {
+    out += '\n';
+    out.append(static_cast<std::size_t>(indent) * depth, ' ');
+}
+
+// json.dumps(value[, indent]) for either JSON type: the same writer, whatever order the type
+// keeps its members in.
+struct DumpsStyle {
+    int indent = -1;  // < 0: one line
+    bool ensure_ascii = true;
+};
+
+template <typename Json>
+void append_value(std::string& out, const Json& value, const DumpsStyle& style,
+                  std::size_t depth = 0) {
+    const int indent = style.indent;
+    using value_t = typename Json::value_t;
     switch (value.type()) {
-        case json::value_t::null:
-        case json::value_t::discarded:
+        case value_t::null:
+        case value_t::discarded:
             out += "null";
             return;
-        case json::value_t::boolean:
-            out += value.get<bool>() ? "true" : "false";
+        case value_t::boolean:
+            out += value.template get<bool>() ? "true" : "false";
             return;
-        case json::value_t::number_integer:
-            append_integer(out, value.get<json::number_integer_t>());
+        case value_t::number_integer:
+            append_integer(out, value.template get<typename Json::number_integer_t>());
             return;
-        case json::value_t::number_unsigned:
-            append_integer(out, value.get<json::number_unsigned_t>());
+        case value_t::number_unsigned:
+            append_integer(out, value.template get<typename Json::number_unsigned_t>());
             return;
-        case json::value_t::number_float:
-            append_float(out, value.get<json::number_float_t>());
+        case value_t::number_float:
+            append_float(out, value.template get<typename Json::number_float_t>());
             return;
-        case json::value_t::string:
-            append_string(out, value.get_ref<const json::string_t&>());
+        case value_t::string:
+            append_string(out, value.template get_ref<const typename Json::string_t&>(),
+                          style.ensure_ascii);
             return;
-        case json::value_t::array: {
+        case value_t::array: {
             if (++depth > kMaxJsonDepth) throw_too_deep();
+            if (value.empty()) {
+                out += "[]";
+                return;
+            }
             out += '[';
             bool first = true;
             for (const auto& element : value) {
-                if (!first) out += ", ";
+                if (!first) out += indent >= 0 ? "," : ", ";
                 first = false;
-                append_value(out, element, depth);
+                if (indent >= 0) append_newline(out, indent, depth);
+                append_value(out, element, style, depth);
             }
+            if (indent >= 0) append_newline(out, indent, depth - 1);
             out += ']';
             return;
         }
-        case json::value_t::object: {
+        case value_t::object: {
             if (++depth > kMaxJsonDepth) throw_too_deep();
+            if (value.empty()) {
+                out += "{}";
+                return;
+            }
             out += '{';
             bool first = true;
             for (auto it = value.begin(); it != value.end(); ++it) {
-                if (!first) out += ", ";
+                if (!first) out += indent >= 0 ? "," : ", ";
                 first = false;
-                append_string(out, it.key());
+                if (indent >= 0) append_newline(out, indent, depth);
+                append_string(out, it.key(), style.ensure_ascii);
                 out += ": ";
-                append_value(out, it.value(), depth);
+                append_value(out, it.value(), style, depth);
             }
+            if (indent >= 0) append_newline(out, indent, depth - 1);
             out += '}';
             return;
         }
-        case json::value_t::binary: {
-            // No Python equivalent; written the way nlohmann::json::dump() writes it.
+        case value_t::binary: {
             const auto& binary = value.get_binary();
+            if (binary.has_subtype() && binary.subtype() == kBigIntegerSubtype) {
+                out.append(binary.begin(), binary.end());  // the digits of a big integer
+                return;
+            }
+            // No Python equivalent; written the way nlohmann::json::dump() writes it.
             out += "{\"bytes\": [";
             bool first = true;
             for (std::uint8_t b : binary) {
@@ -388,106 +442,19 @@ void append_value(std::string& out, const json& value, std::size_t depth = 0) {
     out += "null";
 }
 
-// ---------------------------------------------------------------------------------------------
-// Parsing
-
-// nlohmann's what() starts with "[json.exception.parse_error.101] "; the rest is for humans.
-std::string parser_error_text(const std::exception& e) {
-    std::string_view text = e.what();
-    if (text.starts_with("[json.exception.")) {
-        const std::size_t end = text.find("] ");
-        if (end != std::string_view::npos) text.remove_prefix(end + 2);
-    }
-    return std::string(text);
-}
-
-// Python's json.loads() also accepts the bare tokens NaN, Infinity and -Infinity (and its
-// json.dumps() writes them). nlohmann::json does not; when a parse fails, the tokens found outside
-// strings are swapped for marker strings, the text is parsed again and the markers turned into
-// the doubles they stand for.
-constexpr std::string_view kNanMarker = "\x01zmqrpc-float:NaN\x01";
-constexpr std::string_view kInfMarker = "\x01zmqrpc-float:Infinity\x01";
-constexpr std::string_view kNegInfMarker = "\x01zmqrpc-float:-Infinity\x01";
-
-std::string json_marker(std::string_view marker) {
-    std::string out = "\"\\u0001";
-    out += marker.substr(1, marker.size() - 2);
-    out += "\\u0001\"";
-    return out;
-}
-
-bool substitute_python_floats(std::string_view text, std::string& out) {
-    bool substituted = false;
-    bool in_string = false;
-    out.clear();
-    out.reserve(text.size() + 32);
-    for (std::size_t i = 0; i < text.size();) {
-        const char c = text[i];
-        if (in_string) {
-            out += c;
-            if (c == '\\' && i + 1 < text.size()) {
-                out += text[i + 1];
-                i += 2;
-                continue;
-            }
-            if (c == '"') in_string = false;
-            ++i;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-            out += c;
-            ++i;
-            continue;
-        }
-        const std::string_view rest = text.substr(i);
-        if (rest.starts_with("NaN")) {
-            out += json_marker(kNanMarker);
-            i += 3;
-            substituted = true;
-        } else if (rest.starts_with("Infinity")) {
-            out += json_marker(kInfMarker);
-            i += 8;
-            substituted = true;
-        } else if (rest.starts_with("-Infinity")) {
-            out += json_marker(kNegInfMarker);
-            i += 9;
-            substituted = true;
-        } else {
-            out += c;
-            ++i;
-        }
-    }
-    return substituted;
-}
-
-void restore_python_floats(json& value) {
-    if (value.is_string()) {
-        const auto& s = value.get_ref<const json::string_t&>();
-        if (s == kNanMarker) {
-            value = std::numeric_limits<double>::quiet_NaN();
-        } else if (s == kInfMarker) {
-            value = std::numeric_limits<double>::infinity();
-        } else if (s == kNegInfMarker) {
-            value = -std::numeric_limits<double>::infinity();
-        }
-    } else if (value.is_array() || value.is_object()) {
-        for (auto& element : value)
-            restore_python_floats(element);
-    }
-}
-
-// Parses like Python's json.loads(). Throws json::parse_error (the first attempt's) on failure.
-json parse_json(std::string_view text) {
+// Python's text for a JSON value that cannot be read, as pyzmqrpc puts it after "Exception: ".
+// The message must be valid UTF-8 (recv_string() would have failed otherwise: no reply at all
+// from pyzmqrpc; we answer 400 with the offset).
+std::string loads_failure(std::string_view message, json* value) {
+    std::size_t bad = 0;
+    if (!is_valid_utf8(message, &bad)) return "invalid UTF-8 at byte " + std::to_string(bad);
+    // Refused before the reader walks it (it counts too, but this also bounds the time).
+    if (json_nesting_exceeds(message)) return too_deep_text();
     try {
-        return json::parse(text);
-    } catch (const json::parse_error&) {
-        std::string substituted;
-        if (!substitute_python_floats(text, substituted)) throw;
-        json value = json::parse(substituted, nullptr, false);
-        if (value.is_discarded()) throw;
-        restore_python_floats(value);
-        return value;
+        *value = loads(message);
+        return {};
+    } catch (const JsonDecodeError& e) {
+        return e.what();
     }
 }
 
@@ -518,16 +485,16 @@ bool json_nesting_exceeds(std::string_view text, std::size_t limit) {
 }
 
 std::optional<json> parse_json_text(std::string_view text, std::string* error) {
-    auto fail = [error](std::string why) -> std::optional<json> {
-        if (error) *error = std::move(why);
-        return std::nullopt;
-    };
-    if (json_nesting_exceeds(text)) return fail(too_deep_text());
+    json value;
+    std::string why;
     try {
-        return json::parse(text);
-    } catch (const std::exception& e) {  // json::exception, std::bad_alloc
-        return fail(json_exception_text(e));
+        why = loads_failure(text, &value);
+    } catch (const std::exception& e) {  // std::bad_alloc
+        why = e.what();
     }
+    if (why.empty()) return value;
+    if (error) *error = std::move(why);
+    return std::nullopt;
 }
 
 std::string json_exception_text(const std::exception& e) {
@@ -564,9 +531,15 @@ bool is_valid_utf8(std::string_view bytes, std::size_t* bad_offset) {
     return true;
 }
 
-std::string dumps(const json& value) {
+std::string dumps(const json& value, int indent, bool ensure_ascii) {
     std::string out;
-    append_value(out, value);
+    append_value(out, value, DumpsStyle{indent, ensure_ascii});
+    return out;
+}
+
+std::string dumps(const nlohmann::json& value, int indent, bool ensure_ascii) {
+    std::string out;
+    append_value(out, value, DumpsStyle{indent, ensure_ascii});
     return out;
 }
 
@@ -585,7 +558,7 @@ std::string encode_request(std::string_view function, const json& parameters) {
     append_string(out, function);
     if (parameters.is_object()) {
         out += ", \"parameters\": ";
-        append_value(out, parameters);
+        append_value(out, parameters, DumpsStyle{});
     }
     out += '}';
     return out;
@@ -601,25 +574,36 @@ std::string encode_response(int status_code, std::string_view status_message,
     append_string(out, status_message);
     if (response_message && !response_message->is_null()) {
         out += ", \"response_message\": ";
-        append_value(out, *response_message);
+        append_value(out, *response_message, DumpsStyle{});
     }
     out += '}';
     return out;
 }
 
 namespace {
-// simdjson's DOM -> nlohmann::json, for the parameters handed to functions. Duplicate keys: the
-// last wins, as with nlohmann's parser and Python's json.
+// simdjson's DOM -> json, for the parameters handed to functions. Members keep their order; a
+// repeated key keeps its first place and takes the last value, as in Python. simdjson refuses
+// what Python reads differently (integers beyond 64 bits, 1e400, NaN, lone surrogates, control
+// characters in strings), so those go through loads().
 json to_json(simdjson::dom::element e) {
     using T = simdjson::dom::element_type;
     switch (e.type()) {
         case T::OBJECT: {
-            // Straight into the map: json::object() goes through the initializer-list
-            // constructor, and operator[] default-constructs before assigning.
             json object(json::value_t::object);
             auto& map = object.get_ref<json::object_t&>();
-            for (auto field : e.get_object())
-                map.insert_or_assign(std::string(field.key), to_json(field.value));
+            for (auto field : e.get_object()) {
+                // Straight into the vector unless the key came before (rare; linear, and the
+                // fast path only sees messages up to 64 KiB).
+                bool repeated = false;
+                for (auto& member : map) {
+                    if (member.first == field.key) {
+                        member.second = to_json(field.value);
+                        repeated = true;
+                        break;
+                    }
+                }
+                if (!repeated) map.emplace_back(std::string(field.key), to_json(field.value));
+            }
             return object;
         }
         case T::ARRAY: {
@@ -643,10 +627,13 @@ json to_json(simdjson::dom::element e) {
     }
 }
 
+// The largest object the fast path takes: to_json() finds repeated keys by a linear search.
+constexpr std::size_t kFastPathMembers = 256;
+
 // The common case, fast: valid UTF-8 JSON, an object with a string "function" and "parameters"
 // absent, null or an object. simdjson parses a 100-byte request about three times faster than
 // nlohmann/json (tests/bench row 2 is bound by this). Anything else returns nullopt and goes
-// through the full path, which also words the errors.
+// through loads(), which also words the errors.
 std::optional<Request> decode_request_fast(std::string_view message) {
     // The parser keeps buffers as large as the largest document it has seen: keep large
     // messages away from it so that its memory stays bounded (64 KiB covers samples and calls).
@@ -656,14 +643,27 @@ std::optional<Request> decode_request_fast(std::string_view message) {
     if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
     simdjson::dom::object object;
     if (root.get_object().get(object)) return std::nullopt;
+    // The members in order, the last of a repeated one winning (simdjson's lookup finds the
+    // first).
     std::string_view function;
-    if (object["function"].get_string().get(function)) return std::nullopt;
+    bool has_function = false;
     simdjson::dom::element parameters;
-    auto error = object["parameters"].get(parameters);
-    if (error == simdjson::NO_SUCH_FIELD) return Request{std::string(function)};
-    if (error) return std::nullopt;
-    if (parameters.is_null()) return Request{std::string(function)};
+    bool has_parameters = false;
+    std::size_t members = 0;
+    for (auto field : object) {
+        if (++members > kFastPathMembers) return std::nullopt;
+        if (field.key == "function") {
+            if (field.value.get_string().get(function)) return std::nullopt;
+            has_function = true;
+        } else if (field.key == "parameters") {
+            parameters = field.value;
+            has_parameters = true;
+        }
+    }
+    if (!has_function) return std::nullopt;
+    if (!has_parameters || parameters.is_null()) return Request{std::string(function)};
     if (!parameters.is_object()) return std::nullopt;
+    if (parameters.get_object().size() > kFastPathMembers) return std::nullopt;
     // Both members given: the default empty object of Request::parameters (an allocation) is
     // not built only to be replaced.
     return Request{std::string(function), to_json(parameters)};
@@ -686,37 +686,31 @@ DecodedRequest decode_request(std::string_view message) {
         return decoded;
     };
     try {
-        std::size_t bad = 0;
-        if (!is_valid_utf8(message, &bad)) {
-            return fail(status::kBadJson,
-                        status_text_bad_json("invalid UTF-8 at byte " + std::to_string(bad)));
-        }
-        // simdjson (the fast path) refuses deeper input by itself; nlohmann would build it.
-        if (json_nesting_exceeds(message))
-            return fail(status::kBadJson, status_text_bad_json(too_deep_text()));
+        // pyzmqrpc's ZmqRpcServer.handle_incoming_message, step by step.
         json document;
-        try {
-            document = parse_json(message);
-        } catch (const json::exception& e) {
-            return fail(status::kBadJson, status_text_bad_json(parser_error_text(e)));
-        }
-        if (!document.is_object()) {
-            return fail(status::kBadJson, status_text_bad_json("request is not a JSON object"));
-        }
+        if (std::string why = loads_failure(message, &document); !why.empty())
+            return fail(status::kBadJson, status_text_bad_json(why));
+        // `"function" not in incoming_message`: for a list that is membership, for a string a
+        // substring test, for other values a TypeError after which pyzmqrpc answers nothing.
+        // Whatever it is, a request that is not an object has no function name: 450.
+        if (!document.is_object()) return fail(status::kNoFunction, status_text_no_function());
         const auto function = document.find("function");
-        if (function == document.end() || !function->is_string()) {
-            return fail(status::kNoFunction, status_text_no_function());
+        if (function == document.end()) return fail(status::kNoFunction, status_text_no_function());
+        // A name that is not a string is in no registry: 451 with its str() (pyzmqrpc raises
+        // for a list or an object, unhashable, and answers nothing).
+        if (!function->is_string()) {
+            return fail(status::kUnknownFunction,
+                        status_text_unknown_function(python_str(*function)));
         }
         Request request;
         request.function = function->get<std::string>();
         const auto parameters = document.find("parameters");
         if (parameters != document.end() && !parameters->is_null()) {
-            if (!parameters->is_object()) {
-                return fail(
-                    status::kBadJson,
-                    status_text_bad_json("parameters must be a JSON object of named arguments"));
+            if (parameters->is_object()) {
+                request.parameters = std::move(*parameters);
+            } else {
+                request.not_a_mapping = python_type_name(*parameters);
             }
-            request.parameters = std::move(*parameters);
         }
         decoded.request = std::move(request);
         return decoded;
@@ -735,29 +729,32 @@ std::optional<Response> decode_response_fast(std::string_view message) {
     if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
     simdjson::dom::object object;
     if (root.get_object().get(object)) return std::nullopt;
+    std::optional<simdjson::dom::element> code_element, message_element, value_element;
+    std::size_t members = 0;
+    for (auto field : object) {
+        if (++members > kFastPathMembers) return std::nullopt;
+        if (field.key == "status_code") {
+            code_element = field.value;
+        } else if (field.key == "status_message") {
+            message_element = field.value;
+        } else if (field.key == "response_message") {
+            value_element = field.value;
+        }
+    }
+    if (!code_element) return std::nullopt;
     std::int64_t code = 0;
-    if (object["status_code"].get_int64().get(code)) return std::nullopt;
+    if (code_element->get_int64().get(code)) return std::nullopt;
     if (code < std::numeric_limits<int>::min() || code > std::numeric_limits<int>::max()) {
         return std::nullopt;
     }
     Response response;
     response.status_code = static_cast<int>(code);
-    simdjson::dom::element status_message;
-    auto error = object["status_message"].get(status_message);
-    if (!error) {
+    if (message_element) {
         std::string_view text;
-        if (status_message.get_string().get(text)) return std::nullopt;
+        if (message_element->get_string().get(text)) return std::nullopt;
         response.status_message = std::string(text);
-    } else if (error != simdjson::NO_SUCH_FIELD) {
-        return std::nullopt;
     }
-    simdjson::dom::element value;
-    error = object["response_message"].get(value);
-    if (!error) {
-        response.response_message = to_json(value);
-    } else if (error != simdjson::NO_SUCH_FIELD) {
-        return std::nullopt;
-    }
+    if (value_element) response.response_message = to_json(*value_element);
     return response;
 }
 }  // namespace
@@ -768,14 +765,11 @@ Response decode_response(std::string_view message) {
     } catch (const std::exception&) {
         // fall through to the full path
     }
-    if (json_nesting_exceeds(message)) {
-        throw RpcError(RpcError::Kind::Protocol, "Reply refused: JSON " + too_deep_text());
-    }
     json document;
-    try {
-        document = parse_json(message);
-    } catch (const json::exception& e) {
-        throw RpcError(RpcError::Kind::Protocol, "Reply is not JSON: " + parser_error_text(e));
+    if (std::string why = loads_failure(message, &document); !why.empty()) {
+        if (why == too_deep_text())
+            throw RpcError(RpcError::Kind::Protocol, "Reply refused: JSON " + why);
+        throw RpcError(RpcError::Kind::Protocol, "Reply is not JSON: " + why);
     }
     if (!document.is_object()) {
         throw RpcError(RpcError::Kind::Protocol,
@@ -807,6 +801,8 @@ Response decode_response(std::string_view message) {
                            "status_code is not an integer: " + dumps(*code));
         }
         response.status_code = static_cast<int>(v);
+    } else if (is_big_integer(*code)) {
+        throw RpcError(RpcError::Kind::Protocol, "status_code out of range: " + dumps(*code));
     } else {
         throw RpcError(RpcError::Kind::Protocol, "status_code is not an integer: " + dumps(*code));
     }
