@@ -6,12 +6,13 @@
 // Python's str() of a value, for the 451 text, and the big integers that Python keeps exact.
 #include "zmqrpc/protocol.hpp"
 
+#include "json_object_builder.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
-#include <unordered_map>
 
 namespace zmqrpc {
 
@@ -241,9 +242,10 @@ void append_python(std::string& out, const json& value, bool top) {
         }
         case json::value_t::number_integer:
         case json::value_t::number_unsigned:
+            out += big_integer_digits(value);
+            return;
         case json::value_t::binary:
-            out += is_big_integer(value) || !value.is_binary() ? big_integer_digits(value)
-                                                               : dumps(value);
+            out += is_big_integer(value) ? big_integer_digits(value) : dumps(value);
             return;
         case json::value_t::string:
             if (top) {
@@ -307,45 +309,6 @@ int hex_value(char c) {
     return -1;
 }
 
-// A JSON object's members in the order they first came, a repeated key keeping its place and
-// taking the last value, as a Python dict built from them does. Large objects index their keys
-// so that a message of many members costs linear time, not quadratic.
-class ObjectBuilder {
-  public:
-    void set(std::string&& key, json&& value) {
-        if (members_.size() < kIndexFrom) {
-            for (auto& member : members_) {
-                if (member.first == key) {
-                    member.second = std::move(value);
-                    return;
-                }
-            }
-        } else {
-            if (index_.empty()) {
-                for (std::size_t i = 0; i < members_.size(); ++i)
-                    index_.emplace((members_.begin() + static_cast<std::ptrdiff_t>(i))->first, i);
-            }
-            const auto [it, inserted] = index_.emplace(key, members_.size());
-            if (!inserted) {
-                (members_.begin() + static_cast<std::ptrdiff_t>(it->second))->second =
-                    std::move(value);
-                return;
-            }
-        }
-        members_.emplace_back(std::move(key), std::move(value));
-    }
-    json finish() {
-        json object(json::value_t::object);
-        object.get_ref<json::object_t&>() = std::move(members_);
-        return object;
-    }
-
-  private:
-    static constexpr std::size_t kIndexFrom = 16;
-    json::object_t members_;
-    std::unordered_map<std::string, std::size_t> index_;
-};
-
 class PyScanner {
   public:
     explicit PyScanner(std::string_view text) : s_(text), len_(text.size()) {}
@@ -396,8 +359,11 @@ class PyScanner {
         throw error("Expecting value", idx);
     }
 
-    bool match(std::size_t idx, std::string_view word) const {
-        return s_.substr(idx, word.size()) == word;
+    // A named constant at idx (scan_once's "idx + 3 < length && ..." tests say the same).
+    bool constant(std::size_t idx, std::string_view word, std::size_t& next) const {
+        if (s_.substr(idx, word.size()) != word) return false;
+        next = idx + word.size();
+        return true;
     }
 
     json scan_once(std::size_t idx, std::size_t& next) {
@@ -419,45 +385,39 @@ class PyScanner {
                 return value;
             }
             case 'n':
-                if (idx + 3 < len_ && match(idx, "null")) {
-                    next = idx + 4;
-                    return nullptr;
-                }
+                if (constant(idx, "null", next)) return nullptr;
                 break;
             case 't':
-                if (idx + 3 < len_ && match(idx, "true")) {
-                    next = idx + 4;
-                    return true;
-                }
+                if (constant(idx, "true", next)) return true;
                 break;
             case 'f':
-                if (idx + 4 < len_ && match(idx, "false")) {
-                    next = idx + 5;
-                    return false;
-                }
+                if (constant(idx, "false", next)) return false;
                 break;
             case 'N':
-                if (idx + 2 < len_ && match(idx, "NaN")) {
-                    next = idx + 3;
-                    return std::numeric_limits<double>::quiet_NaN();
-                }
+                if (constant(idx, "NaN", next)) return std::numeric_limits<double>::quiet_NaN();
                 break;
             case 'I':
-                if (idx + 7 < len_ && match(idx, "Infinity")) {
-                    next = idx + 8;
-                    return std::numeric_limits<double>::infinity();
-                }
+                if (constant(idx, "Infinity", next)) return std::numeric_limits<double>::infinity();
                 break;
             case '-':
-                if (idx + 8 < len_ && match(idx, "-Infinity")) {
-                    next = idx + 9;
+                if (constant(idx, "-Infinity", next))
                     return -std::numeric_limits<double>::infinity();
-                }
                 break;
             default:
                 break;
         }
         return match_number(idx, next);
+    }
+
+    // The four hex digits of a \\u escape that end at `end`; Python's error names its 'u'.
+    std::uint32_t hex4(std::size_t first, std::size_t end) const {
+        std::uint32_t value = 0;
+        for (std::size_t i = first; i < end; ++i) {
+            const int digit = hex_value(s_[i]);
+            if (digit < 0) throw error("Invalid \\uXXXX escape", end - 5);
+            value = (value << 4) | static_cast<std::uint32_t>(digit);
+        }
+        return value;
     }
 
     // scanstring_unicode(pystr, end, strict=True): `end` is the index after the opening quote.
@@ -473,8 +433,7 @@ class PyScanner {
                 if (static_cast<unsigned char>(c) <= 0x1F)
                     throw error("Invalid control character at", next);
             }
-            if (next >= len_ || (c != '"' && c != '\\'))
-                throw error("Unterminated string starting at", begin);
+            if (next >= len_) throw error("Unterminated string starting at", begin);
             chunks.append(s_.data() + end, next - end);
             ++next;
             if (c == '"') {
@@ -514,22 +473,13 @@ class PyScanner {
                 ++next;
                 end = next + 4;
                 if (end >= len_) throw error("Invalid \\uXXXX escape", next - 1);
-                for (; next < end; ++next) {
-                    const int digit = hex_value(s_[next]);
-                    if (digit < 0) throw error("Invalid \\uXXXX escape", end - 5);
-                    cp = (cp << 4) | static_cast<std::uint32_t>(digit);
-                }
+                cp = hex4(next, end);
+                next = end;
                 // A high surrogate followed by an escaped low one is one code point.
                 if (cp >= 0xD800 && cp <= 0xDBFF && end + 6 < len_ && s_[next] == '\\' &&
                     s_[next + 1] == 'u') {
-                    next += 2;
-                    std::uint32_t low = 0;
                     end += 6;
-                    for (; next < end; ++next) {
-                        const int digit = hex_value(s_[next]);
-                        if (digit < 0) throw error("Invalid \\uXXXX escape", end - 5);
-                        low = (low << 4) | static_cast<std::uint32_t>(digit);
-                    }
+                    const std::uint32_t low = hex4(next + 2, end);
                     if (low >= 0xDC00 && low <= 0xDFFF) {
                         cp = 0x10000 + (((cp - 0xD800) << 10) | (low - 0xDC00));
                     } else {
@@ -635,7 +585,7 @@ class PyScanner {
     }
 
     json parse_object(std::size_t idx, std::size_t& next_out) {
-        ObjectBuilder object;
+        detail::ObjectBuilder object;
         const std::size_t end_idx = len_ - 1;
         idx = skip_ws(idx);
         if (idx > end_idx || s_[idx] != '}') {
