@@ -1,6 +1,7 @@
 // Component tests of RpcClient + RpcServer over real sockets (the seed's test suite, ported, and
 // more): REQ/REP and PUB/SUB invocation, credentials, status codes 451/463, round-robin, the Lazy
 // Pirate recovery, timeout/unreachable classification and accuracy, ipc and inproc transports.
+// Each failure scenario is arranged so that exactly one RpcError kind is right.
 #include "testutil.hpp"
 
 #include <QTemporaryDir>
@@ -41,7 +42,7 @@ class TestRpc : public QObject {
     void pubSubInvokeWithCredentials();
     void serverOnRepAndSubAtOnce();
     void roundRobinOverTwoServers();
-    void timeoutThenRecoveryWhenServerReturns();
+    void unreachableThenRecoveryWhenServerReturns();
     void unreachableWhenNothingListens();
     void timeoutAccuracy();
     void ipcTransport();
@@ -191,6 +192,13 @@ void TestRpc::pubSubInvoke() {
     client.publish("add", {{"a", 2}, {"b", 2}});
     QVERIFY(waitUntil([&] { return fx.log->size() == 3; }));
     QVERIFY(fx.server->running());
+    // One socket, one thread, in order: the 451 was counted before the last call was logged.
+    // It is an error (an unknown function), not a bad message (that is for what is not a call).
+    auto m = fx.server->metrics();
+    QCOMPARE(m.errors, std::uint64_t{1});
+    QCOMPARE(m.bad_messages, std::uint64_t{0});
+    QCOMPARE(m.messages_in, std::uint64_t{4});
+    QCOMPARE(socketOf(m, "sub")->messages_in, std::uint64_t{4});
 }
 
 void TestRpc::pubSubInvokeWithCredentials() {
@@ -208,13 +216,23 @@ void TestRpc::pubSubInvokeWithCredentials() {
     ServerFixture bad(std::move(badOptions));
 
     QVERIFY(waitForSubscribers(client.sender(), 1));
-    client.invoke("test_method", {{"param1", "a"}, {"param2", "b"}});
-    QVERIFY(waitUntil([&] { return fx.log->size() == 1; }));
     QVERIFY(waitUntil([&] {
         auto sub = socketOf(bad.server->metrics(), "sub");
         return sub && sub->credentials_refused >= 1;
     }));
-    std::this_thread::sleep_for(100ms);
+    client.invoke("test_method", {{"param1", "a"}, {"param2", "b"}});
+    QVERIFY(waitUntil([&] { return fx.log->size() == 1; }));
+    // The PUB has one subscriber only, the good one: a refused peer never gets a pipe, so it
+    // cannot subscribe, and a PUB sends to its subscribers only. (Not checked through the PUB's
+    // `peers`: MonitoredSocket counts them by event, not by connection, and the disconnect of
+    // the refused peer takes the good one off, a bug of the core.)
+    QVERIFY(client.sender().wait_for_subscribers(1, 0ms));
+    QVERIFY(!client.sender().wait_for_subscribers(2, 0ms));
+    client.sender().poll_events();
+    QVERIFY(socketOf(client.metrics(), "pub")->credentials_refused >= 1);
+    auto badSub = socketOf(bad.server->metrics(), "sub");
+    QCOMPARE(badSub->peers, std::uint64_t{0});
+    QCOMPARE(badSub->messages_in, std::uint64_t{0});
     QCOMPARE(bad.log->size(), std::size_t{0});
 }
 
@@ -250,39 +268,55 @@ void TestRpc::roundRobinOverTwoServers() {
     }));
     for (int i = 0; i < 10; ++i)
         QCOMPARE(client.invoke("add", {{"a", i}, {"b", 1}}), json(i + 1));
-    QCOMPARE(a.log->size() + b.log->size(), std::size_t{10});
-    QVERIFY2(
-        a.log->size() >= 1 && b.log->size() >= 1,
-        qPrintable(QStringLiteral("a got %1, b got %2").arg(a.log->size()).arg(b.log->size())));
+    // libzmq's REQ load-balances strictly in turn over the peers it can send to, and both stay
+    // writable (one request at a time): five each, alternating.
+    QCOMPARE(a.log->size(), std::size_t{5});
+    QCOMPARE(b.log->size(), std::size_t{5});
+    const auto first = a.log->snapshot().front().at("a") == json(0) ? a.log : b.log;
+    for (int i = 0; i < 5; ++i)
+        QCOMPARE(first->snapshot().at(static_cast<std::size_t>(i)).at("a"), json(2 * i));
 }
 
-void TestRpc::timeoutThenRecoveryWhenServerReturns() {
+void TestRpc::unreachableThenRecoveryWhenServerReturns() {
     const std::string endpoint = freeTcpEndpoint();
     auto fx = std::make_unique<ServerFixture>(repServerOptions(endpoint));
     QCOMPARE(fx->endpoint(), endpoint);
     RpcClient client(reqClientOptions({endpoint}, 1000ms));
     QCOMPARE(client.invoke("add", {{"a", 1}, {"b", 1}}), json(2));
+    const auto retriesBefore = socketOf(client.metrics(), "req")->connect_retries;
 
     fx.reset();  // the server goes away
+
+    // Wait until the client's REQ lost its peer and libzmq started reconnecting. libzmq ends
+    // the pipe of a lost peer (ZMQ_IMMEDIATE) before it starts the reconnect that reports the
+    // first retry, and the next send takes that end into account: from then on there is no
+    // peer to send to, so the request is never sent and the only right outcome is Unreachable.
+    // (Sent into the lost connection before the client noticed, it would time out instead:
+    // that race is what this wait takes out.)
+    QVERIFY(waitUntil(
+        [&] {
+            client.sender().poll_events();
+            auto req = socketOf(client.metrics(), "req");
+            return req->peers == 0 && req->connect_retries > retriesBefore;
+        },
+        5000ms));
 
     const auto timeout = 300ms;
     const auto start = Clock::now();
     auto error = rpcErrorOf([&] { client.invoke("add", {{"a", 1}, {"b", 2}}, timeout); });
     const auto elapsed = static_cast<double>(msSince(start));
-    QVERIFY2(error && (error->kind() == RpcError::Kind::Timeout ||
-                       error->kind() == RpcError::Kind::Unreachable),
-             qPrintable(describe(error)));
-    QVERIFY2(elapsed >= static_cast<double>(timeout.count() - 1) &&
-                 elapsed < static_cast<double>(timeout.count()) + slackMs(50),
+    QVERIFY2(error && error->kind() == RpcError::Kind::Unreachable, qPrintable(describe(error)));
+    QVERIFY2(elapsed >= static_cast<double>(timeout.count()) &&
+                 elapsed < static_cast<double>(timeout.count()) + kWakeupSlackMs,
              qPrintable(QStringLiteral("elapsed %1 ms").arg(elapsed)));
     auto req = socketOf(client.metrics(), "req");
     QVERIFY(req);
-    QVERIFY(req->recreates >= 1);
+    QCOMPARE(req->recreates, std::uint64_t{1});  // Lazy Pirate: once per failed request
     QCOMPARE(client.metrics().requests_failed, std::uint64_t{1});
 
     // The server comes back on the same endpoint: the recreated socket reaches it.
     ServerFixture back(repServerOptions(endpoint, "server-back"));
-    QCOMPARE(client.invoke("add", {{"a", 20}, {"b", 22}}, 2000ms), json(42));
+    QCOMPARE(client.invoke("add", {{"a", 20}, {"b", 22}}, 5000ms), json(42));
     QCOMPARE(back.log->size(), std::size_t{1});
 }
 
@@ -293,7 +327,8 @@ void TestRpc::unreachableWhenNothingListens() {
     auto error = rpcErrorOf([&] { client.invoke("add", {{"a", 1}, {"b", 2}}); });
     const auto elapsed = static_cast<double>(msSince(start));
     QVERIFY2(error && error->kind() == RpcError::Kind::Unreachable, qPrintable(describe(error)));
-    QVERIFY2(elapsed >= 199 && elapsed < 200 + slackMs(50),
+    // Never before the deadline; after it, by one wake-up of this thread at most.
+    QVERIFY2(elapsed >= 200 && elapsed < 200 + kWakeupSlackMs,
              qPrintable(QStringLiteral("elapsed %1 ms").arg(elapsed)));
     // A second attempt behaves the same (the socket was recreated, still nobody there).
     auto again = rpcErrorOf([&] { client.invoke("add", {{"a", 1}, {"b", 2}}, 100ms); });
@@ -306,15 +341,17 @@ void TestRpc::timeoutAccuracy() {
     RpcClient client(reqClientOptions({fx.endpoint()}, 2000ms));
     QCOMPARE(client.invoke("add", {{"a", 1}, {"b", 1}}), json(2));  // connected and warm
 
+    // The request is sent on a live connection and the server sits on it for a second: the
+    // only right outcome is Timeout, at the deadline (200 ms), long before the reply (1000 ms).
     const auto start = Clock::now();
     auto error = rpcErrorOf([&] { client.invoke("sleep_ms", {{"ms", 1000}}, 200ms); });
     const auto elapsed = static_cast<double>(msSince(start));
     QVERIFY2(error && error->kind() == RpcError::Kind::Timeout, qPrintable(describe(error)));
-    QVERIFY2(elapsed >= 200 && elapsed < 200 + slackMs(60),
+    QVERIFY2(elapsed >= 200 && elapsed < 200 + kWakeupSlackMs,
              qPrintable(QStringLiteral("elapsed %1 ms").arg(elapsed)));
 
     // Once the function is done, the next call works (the late reply went to the old socket).
-    QCOMPARE(client.invoke("add", {{"a", 2}, {"b", 3}}, 3000ms), json(5));
+    QCOMPARE(client.invoke("add", {{"a", 2}, {"b", 3}}, 5000ms), json(5));
 }
 
 void TestRpc::ipcTransport() {

@@ -353,13 +353,14 @@ inline std::optional<zmqrpc::SocketSnapshot> socketOf(const zmqrpc::MetricsSnaps
 
 // ---- PUB/SUB joining
 
-// Waits until `publisher` has `subscribers` subscribers, then a short settle time: after that,
-// what the publisher sends reaches every subscriber.
+// Waits until `publisher` has `subscribers` subscribers: after that, what the publisher sends
+// reaches every one of them. No settle time is needed: a Sender's PUB is an XPUB, which enters a
+// subscription into its filter before it hands the subscription message up, and it counts a
+// subscriber only when it read that message. So once counted, a subscriber is matched by the
+// very next send.
 inline bool waitForSubscribers(zmqrpc::Sender& publisher, std::size_t subscribers = 1,
                                std::chrono::milliseconds timeout = 3000ms) {
-    if (!publisher.wait_for_subscribers(subscribers, timeout)) return false;
-    std::this_thread::sleep_for(100ms);
-    return true;
+    return publisher.wait_for_subscribers(subscribers, timeout);
 }
 
 // Calls `send` every `interval` until `received` is true (bounded by `timeout`). For chains
@@ -387,6 +388,17 @@ inline constexpr double slackMs(double ms) {
     return ms * kTimingFactor;
 }
 inline constexpr double kStopBudgetMs = 250.0 * kTimingFactor;
+
+// How late a thread may wake up at a deadline it waits for (a poll timeout, a receive timeout,
+// an actor's timer), on a machine whose cores are all busy (scripts/test-under-load.sh: one busy
+// loop per core beside `ctest -j2`). Deadlines are never early (actors and Sender round their
+// waits up), so a timing check is `deadline <= t < deadline + kWakeupSlackMs`: the lower bound is
+// exact, the upper bound says "at the deadline, not at some later event". Measured beside the CPU
+// hog and a parallel `ctest -j2` (30 runs of tst_heartbeat's and tst_rpc's deadline checks), the
+// events came at most 10 ms late; 200 ms leaves a wide margin and is still well inside the
+// intervals the tests tell apart (a timeout against a reply 800 ms later, a recreate against the
+// next one a whole timeout later).
+inline constexpr double kWakeupSlackMs = 200.0 * kTimingFactor;
 
 inline QString qs(const std::string& s) {
     return QString::fromStdString(s);

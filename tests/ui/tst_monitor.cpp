@@ -315,7 +315,7 @@ class TestMonitor : public QObject {
         retype(count, QStringLiteral("1000"));
         retype(rate, QStringLiteral("20"));
         QTest::mouseClick(child<QPushButton>(c.get(), "consoleRepeat"), Qt::LeftButton);
-        QTest::qWait(200);
+        QTRY_VERIFY_WITH_TIMEOUT(progress->value() >= 1, kWaitMs);  // under way
         QTest::mouseClick(child<QPushButton>(c.get(), "consoleCancel"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(done.count() == 2, kWaitMs);
         QVERIFY(c->lastRepeat().cancelled);
@@ -422,11 +422,14 @@ class TestMonitor : public QObject {
 
         auto c = makeConsole();
         target(*c, endpoint);
+        const auto received = [&] { return sleepy.metrics().messages_in; };
+        const auto answered = [&] { return sleepy.metrics().messages_out; };
         auto* timeout = child<QDoubleSpinBox>(c.get(), "consoleTimeout");
         // The one default of a call a person waits for, shared with `zmqrpc call`.
         QCOMPARE(timeout->value(), 10.0);
         retype(timeout, QStringLiteral("0.3"));
         QCOMPARE(timeout->value(), 0.3);
+        const auto receivedBefore = received();
         call(*c, QStringLiteral("sleep"), QStringLiteral("{\"seconds\": 2}"));
         QVERIFY2(c->resultText().contains(QLatin1String("timeout after 0.3 s")),
                  qPrintable(c->resultText()));
@@ -434,7 +437,9 @@ class TestMonitor : public QObject {
 
         // While a 2 s sleep runs, a 10 ms timer keeps ticking on the GUI thread.
         retype(timeout, QStringLiteral("10"));
-        QTest::qWait(2000);  // let the server finish the first sleep
+        // Let the server finish the first sleep: it received it and answered everything (it
+        // runs one call at a time), so the next call does not queue behind it.
+        QTRY_VERIFY_WITH_TIMEOUT(received() > receivedBefore && answered() == received(), kWaitMs);
         QElapsedTimer clock;
         clock.start();
         qint64 last = 0, worst = 0;
