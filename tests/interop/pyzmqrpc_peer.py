@@ -1,39 +1,63 @@
 #!/usr/bin/python3
-"""A stand-in for an unmodified pyzmqrpc 3.0 peer, on pyzmq only, driven by tst_interop.
+"""pyzmqrpc 3.0's wire protocol on pyzmq alone, for what the real package cannot do in a test.
 
-It reproduces what pyzmqrpc 3.0 puts on the wire (shared/PROTOCOL.md); nothing here is a
-project-specific improvement except where marked EXTENSION. What each part mirrors:
+Where the real package can be the peer, the tests use it: pyzmqrpc_golden.py has its own
+ZmqRpcServer answer a corpus and 20 000 seeded random requests, compared with ours byte for byte.
+This re-implementation is kept for the interop suites (tst_interop, tst_interop_runtime), which
+need what pyzmqrpc 3.0 (../shared/seed/pyzmqrpc3/zmqrpc) does not offer:
+
+  - Credentialed PUB/SUB as this project defines it (docs/PROTOCOL.md): the binding PUB is the
+    PLAIN server, the connecting SUB presents username/password (marked EXTENSION below). The
+    real package's own does not connect: its PUB presents PLAIN as a client
+    (sender/ZmqSender.py, create_pub_socket; with str credentials pyzmq 24 even refuses that
+    assignment with a TypeError) and its SUB sets no security at all (receiver/SubSocket.py).
+  - Machine-readable events, one line each (below): what a server received as Python decoded it,
+    the exact bytes of every reply, heartbeats, handshakes. The real client returns only
+    response_message, or raises with status_message (ZmqSender.handle_response): the status code
+    and the reply bytes, which the tests compare, are lost; the real server only logs.
+  - AUTH_FAILED when a peer's credentials are refused (publish, subscribe: a socket monitor).
+    The real package never tells a refusal from silence: its client waits out the whole timeout
+    and raises "No response received on ZMQ Request to end point ...".
+  - Client timeouts in milliseconds, never exceeded by more than a poll: the real client's are in
+    seconds, polled in 1-second slices; its constructor sleeps 0.5 s; a heartbeat over REQ waits
+    send()'s fixed 60 s (send_heartbeat() passes no timeout), for a reply a pyzmqrpc REP never
+    sends (ZmqRpcServer returns None for it and RepSocket.send(None) sends nothing).
+  - Frames sent verbatim (--raw: malformed JSON, a bare heartbeat): ZmqRpcClient.invoke always
+    sends json.dumps of a call.
+  - An ephemeral port reported once bound (READY tcp://127.0.0.1:PORT), and a publisher that
+    starts on GO from stdin after a bounded wait for N subscriber handshakes, where pyzmqrpc
+    sleeps blindly.
+  - A bounded lifetime: every mode ends on stdin EOF, SIGTERM or --max-seconds, so a failing test
+    never leaves it behind (pyzmqrpc's threads run until stop(), and are not daemons).
+
+Everything else is pyzmqrpc 3.0 as its source has it, texts verbatim:
 
   server     ZmqRpcServer(Thread) on ZmqReceiver + RepSocket + SubSocket:
              - REP bound with LINGER 0; with credentials a ThreadAuthenticator on the context,
                configure_plain(domain='*', passwords={user: pw}) and rep.plain_server = True.
-             - SUB connected with SUBSCRIBE b'' and LINGER 0. EXTENSION: with credentials the SUB
-               presents plain_username/plain_password (pyzmqrpc's SUB sets nothing).
+             - SUB connected with SUBSCRIBE b'' and LINGER 0 (EXTENSION: with credentials it
+               presents plain_username/plain_password).
              - handle_incoming_message: heartbeat -> None; json.loads failure -> 400; no
                "function" -> 450; unknown -> 451; raised -> 463 (trailing space); else 200 with
                response_message omitted when the function returned None. f() without
-               "parameters", f(**parameters) with. Texts copied verbatim.
-             - RepSocket.send(None) sends nothing: a heartbeat over REQ gets NO reply (the REP
-               socket then stays in its "must reply" state, exactly like pyzmqrpc). An exception
-               escaping the handler is logged and nothing is sent, as in ZmqReceiver.run().
-             - SUB: heartbeats are not dispatched; other messages are dispatched, result dropped.
+               "parameters", f(**parameters) with.
+             - No reply to a heartbeat over REQ (the REP socket then stays in its "must reply"
+               state and answers nobody again, exactly like pyzmqrpc); an exception escaping the
+               handler is reported and nothing is sent, as in ZmqReceiver.run().
+             - SUB: heartbeats are not dispatched; other messages are, the result dropped.
   call       ZmqSender / ZmqRpcClient.invoke over REQ: one REQ connected to every endpoint
-             (round-robin), PLAIN username/password when given, request =
-             json.dumps({"function": f, "parameters": p}) ("parameters" omitted when None),
-             poll-wait for the reply up to the timeout; on timeout the socket is marked, then
-             destroyed (LINGER 0) and recreated before the next send (Lazy Pirate); the timed-out
-             request is not retried.
+             (round-robin), PLAIN username/password when given, the request json.dumps({"function":
+             f, "parameters": p}) ("parameters" omitted when None); on timeout the socket is
+             closed (LINGER 0) and a new one made for the next send (Lazy Pirate); the
+             timed-out request is not retried.
   publish    ZmqSender's PUB: bound with SNDHWM 100000, send_string of the same request JSON;
-             send_heartbeat() sends the bare "zmq_sub_heartbeat". EXTENSION: with credentials the
-             binding PUB is the PLAIN server (ThreadAuthenticator + plain_server = True), as this
-             project defines PUB/SUB credentials (pyzmqrpc's own PUB/SUB auth does not work).
+             send_heartbeat() sends the bare "zmq_sub_heartbeat" (EXTENSION: with credentials the
+             PUB is the PLAIN server, ThreadAuthenticator + plain_server = True).
   subscribe  A bare SUB like SubSocket (SUBSCRIBE b'', LINGER 0) that reports what arrives.
 
 Output: one machine-readable line per event on stdout, flushed:
   READY [endpoint] | CALL <json> | INVALID <status_code> | HEARTBEAT [rep|sub] | RESPONSE <raw>
   | TIMEOUT | SENT <n> | HEARTBEATS <n> | MSG <raw> | CONNECTED | AUTH_FAILED | ERROR <text>
-Every mode has a hard lifetime cap (--max-seconds) and ends on stdin EOF, so a test can never
-leave it behind.
 """
 
 import argparse

@@ -494,7 +494,9 @@ void TestInterop::pythonPubToCppSub() {
                             .arg(socketOf(server.metrics(), "sub")
                                      ? socketOf(server.metrics(), "sub")->heartbeats_in
                                      : 0)));
-    QThread::msleep(100);
+    // Every heartbeat has been counted; none may reach a function (a bounded look, not a sleep:
+    // it ends at once if one does).
+    QVERIFY2(!log->waitFor(kCount + 1, 100ms), "a heartbeat was dispatched to a function");
     QCOMPARE(log->size(), std::size_t(kCount));
     server.stop();
 }
@@ -527,8 +529,8 @@ void TestInterop::pythonPubToCppSubWrongPassword() {
                  },
                  3s),
              "the C++ SUB socket does not report the refused credentials");
-    QThread::msleep(300);
-    QCOMPARE(log->size(), std::size_t{0});
+    // Nothing may arrive: the refused SUB never had a subscription at the publisher.
+    QVERIFY2(!log->waitFor(1, 300ms), "a call arrived over a refused connection");
     QCOMPARE(publisher.countSeen(QStringLiteral("CONNECTED")), 0);
 }
 
@@ -549,8 +551,9 @@ void TestInterop::cppPubToPythonSub() {
     PythonPeer subServer(QStringList{QStringLiteral("server"), QStringLiteral("--sub"), ep} +
                          creds(credentials));
     QVERIFY2(!readyEndpoint(subServer).isEmpty(), subServer.diag());
+    // The XPUB under our PUB hands a subscription to us only once it is in place: what is
+    // published from now on reaches the subscriber, no settling time needed.
     QVERIFY2(client.sender().wait_for_subscribers(1, 3s), subServer.diag());
-    QThread::msleep(100);
 
     for (int i = 0; i < kCount; ++i) {
         client.send_heartbeat();
@@ -663,9 +666,20 @@ void TestInterop::proxySub2Pub() {
     const QString pubEp = readyEndpoint(publisher);
     QVERIFY2(!pubEp.isEmpty(), publisher.diag());
 
+    // A C++ heartbeat publisher on a second input of the proxy: once one of its heartbeats,
+    // passed on, reaches the Python subscriber, that subscriber's subscription is in place at
+    // the proxy's PUB and nothing the Python publisher sends can be lost for want of it.
+    zmqrpc::SenderOptions probeOptions;
+    probeOptions.name = "sub2pub-probe";
+    probeOptions.pub_bind = kAnyPort.toStdString();
+    probeOptions.credentials = cppCreds(credentials);
+    zmqrpc::Sender probe(probeOptions);
+    const std::string probeEp = zmqrpc::connect_address(probe.pub_endpoint());
+
     zmqrpc::ProxyOptions options;
     options.name = "sub2pub";
-    options.input.sub_connect = {zmqrpc::SubEndpoint(pubEp.toStdString())};
+    options.input.sub_connect = {zmqrpc::SubEndpoint(pubEp.toStdString()),
+                                 zmqrpc::SubEndpoint(probeEp)};
     options.input.credentials = cppCreds(credentials);
     options.output.pub_bind = kAnyPort.toStdString();
     options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
@@ -678,7 +692,13 @@ void TestInterop::proxySub2Pub() {
                                       QStringLiteral("--timeout-ms"), QStringLiteral("10000")} +
                           creds(credentials, kOutUser, kOutPassword));
     QVERIFY2(subscriber.waitForLine(QStringLiteral("CONNECTED"), 5000), subscriber.diag());
-    QThread::msleep(200);  // let the subscription reach the proxy's PUB
+    QVERIFY2(interop::waitUntil(
+                 [&] {
+                     probe.send_heartbeat();
+                     return subscriber.countSeen(QStringLiteral("HEARTBEAT")) > 0;
+                 },
+                 5s),
+             subscriber.diag());
 
     publisher.write("GO\n");
     QVERIFY2(publisher.waitForLine(QStringLiteral("SENT"), 10000), publisher.diag());
@@ -689,9 +709,22 @@ void TestInterop::proxySub2Pub() {
                  json({{"function", "echo"}, {"parameters", {{"text", kUnicode}, {"seq", i}}}}));
     }
     QCOMPARE(subscriber.waitForExit(3000), 0);
-    // Sub2Pub passes heartbeats on (as pyzmqrpc does), interleaved with the calls.
-    QVERIFY2(subscriber.countSeen(QStringLiteral("HEARTBEAT")) > 0, qPrintable(subscriber.diag()));
-    QVERIFY(socketOf(proxy.metrics(), "pub")->heartbeats_out > 0);
+    // Sub2Pub passes heartbeats on (as pyzmqrpc does): all kCount + 1 of the Python publisher's
+    // arrived, and the PUB sent one for every heartbeat either input received.
+    QVERIFY2(interop::waitUntil(
+                 [&] {
+                     const auto m = proxy.metrics();
+                     std::uint64_t received = 0, fromPython = 0;
+                     for (const auto& s : m.sockets) {
+                         if (s.role != "sub") continue;
+                         received += s.heartbeats_in;
+                         if (s.endpoint == pubEp.toStdString()) fromPython = s.heartbeats_in;
+                     }
+                     const auto pub = socketOf(m, "pub");
+                     return fromPython == kCount + 1 && pub && pub->heartbeats_out == received;
+                 },
+                 3s),
+             publisher.diag());
     proxy.stop();
 }
 
@@ -708,6 +741,8 @@ void TestInterop::proxyRep2Pub() {
     options.input.credentials = cppCreds(credentials);
     options.output.pub_bind = kAnyPort.toStdString();
     options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    // The proxy's own heartbeats tell when the subscriber's subscription is in place (below).
+    options.output.pub_heartbeat_interval = 20ms;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Rep2Pub, options);
     proxy.start();
     const QString inEp = qs(zmqrpc::connect_address(proxy.input_endpoint()));
@@ -718,7 +753,9 @@ void TestInterop::proxyRep2Pub() {
                                       QStringLiteral("--timeout-ms"), QStringLiteral("10000")} +
                           creds(credentials, kOutUser, kOutPassword));
     QVERIFY2(subscriber.waitForLine(QStringLiteral("CONNECTED"), 5000), subscriber.diag());
-    QThread::msleep(200);
+    // A heartbeat from the proxy's PUB reached the subscriber: its subscription is in place, so
+    // the calls published from now on reach it.
+    QVERIFY2(subscriber.waitForLine(QStringLiteral("HEARTBEAT"), 5000), subscriber.diag());
 
     QStringList calls{QStringLiteral("--function"), QStringLiteral("echo")};
     for (int i = 0; i < kCount; ++i)

@@ -626,7 +626,7 @@ void RepInput::on_readable() {
         const std::size_t size = message.size();
         if (message == kHeartbeat) {
             stats_->heartbeats_in.add();
-            // pyzmqrpc leaves a heartbeating REQ client hanging; we answer (PROTOCOL.md).
+            // pyzmqrpc leaves a heartbeating REQ client hanging; we answer (docs/PROTOCOL.md).
             reply(frames_, encode_response(status::kOk, "OK"));
             continue;
         }
