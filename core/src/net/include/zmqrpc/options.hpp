@@ -47,7 +47,8 @@ struct InputOptions {
     // SUB endpoints to connect to (all subscribed to everything).
     std::vector<SubEndpoint> sub_connect;
     // Heartbeat timeout for SUB endpoints that set none; zero disables supervision.
-    // pyzmqrpc: 600 s for a bare receiver, 60 s for the threaded variants.
+    // pyzmqrpc: 600 s for a bare receiver and for every proxy (threaded or not), 60 s for
+    // ZmqReceiverThread and ZmqRpcServerThread.
     std::chrono::milliseconds default_heartbeat_timeout = 60s;
     // REP side: the PLAIN credentials clients must present. SUB side: what we present.
     Credentials credentials;
