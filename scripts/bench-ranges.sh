@@ -9,8 +9,8 @@
 #   -n RUNS        full runs of the bench (default 6)
 #   --quick        pass --quick to the bench (smaller sizes, for trying the script)
 #   --only ID      one measurement (1..7), as zmqrpc_bench --only
-#   --compare REV  also build zmqrpc_bench at git revision REV (in a temporary worktree) and run
-#                  the two binaries alternately, REV then this tree, RUNS times each, so that a
+#   --compare REV  also build zmqrpc_bench at git revision REV (a worktree in build-rel-at-REV/)
+#                  and run the two binaries alternately, REV then this tree, RUNS times each, so a
 #                  change's cost is measured before and after on the same machine in the same
 #                  minutes; prints both summaries and the change of each median ratio
 #   --keep DIR     keep every run's --json output in DIR (default: a temporary directory)
@@ -70,9 +70,6 @@ build_bench() { # SOURCE_DIR BUILD_DIR
 out=${keep:-$(mktemp -d /tmp/zmqrpc-bench-ranges.XXXXXX)}
 mkdir -p "$out"
 cleanup() {
-    if [[ -n "$compare" && -d "${before_src:-}" ]]; then
-        git -C "$root" worktree remove --force "$before_src" >/dev/null 2>&1 || true
-    fi
     if [[ -z "$keep" ]]; then rm -rf "$out"; fi
 }
 trap cleanup EXIT
@@ -84,12 +81,16 @@ after_bin="$root/build-rel/tests/bench/zmqrpc_bench"
 before_bin=""
 if [[ -n "$compare" ]]; then
     rev=$(git -C "$root" rev-parse --verify "$compare^{commit}")
-    before_src=$(mktemp -d /tmp/zmqrpc-bench-before.XXXXXX)
-    rmdir "$before_src"
-    git -C "$root" worktree add --detach "$before_src" "$rev" >/dev/null 2>&1
-    echo "== building zmqrpc_bench (Release) at ${rev:0:12}" >&2
-    build_bench "$before_src" "$before_src/build-rel"
-    before_bin="$before_src/build-rel/tests/bench/zmqrpc_bench"
+    # A worktree of REV with its own Release build, kept for the next comparison (ignored by git
+    # as a build directory; `git worktree remove build-rel-at-REV/src` removes it).
+    before=$root/build-rel-at-${rev:0:12}
+    if [[ ! -d "$before/src" ]]; then
+        mkdir -p "$before"
+        git -C "$root" worktree add --detach "$before/src" "$rev" >/dev/null
+    fi
+    echo "== building zmqrpc_bench (Release) at ${rev:0:12} in ${before#"$root"/}/" >&2
+    build_bench "$before/src" "$before/build"
+    before_bin="$before/build/tests/bench/zmqrpc_bench"
 fi
 
 for ((i = 1; i <= runs; i++)); do
@@ -175,12 +176,37 @@ def summary(runs, title):
         ratio, med = spread([r.get("ratio") if number(r.get("ratio")) else None for r in rs])
         medians[rid] = med
         target = rs[0]["cells"]["target"]
-        judged = [r["met"] for r in rs if r["met"] not in ("-", "")]
-        met = f"{sum(1 for v in judged if v == 'yes')} of {len(judged)}" if judged else "-"
+        # "(yes)"/"(NO)": printed beside a target but not judged (rows 1s, 4s).
+        bracketed = all(r["met"].startswith("(") for r in rs)
+        verdicts = [r["met"].strip("()") for r in rs if r["met"].strip("()") not in ("-", "")]
+        met = f"{sum(1 for v in verdicts if v == 'yes')} of {len(verdicts)}" if verdicts else "-"
+        if verdicts and bracketed:
+            met = f"({met}, not judged)"
         unmeasured = sum(1 for r in rs if not r["measured"])
         name = rs[0]["name"] + (f" ({unmeasured} runs not measured)" if unmeasured else "")
         print(f"| {rid} | {name} | {ours} | {raw} | {ratio} | {target} | {met} |")
     print()
+    cpu_rows = []
+    for rid in order:
+        rs = rows[rid]
+        pairs = [("ours_cpu_us", "raw_cpu_us"), ("ours_cpu_us_per_msg", "raw_cpu_us_per_msg"),
+                 ("proxy_cpu_us", "direct_cpu_us")]
+        for ours_key, raw_key in pairs:
+            if ours_key in rs[0]:
+                def cpu(r, key):
+                    v = r.get(key)
+                    return v.get("median") if isinstance(v, dict) else v
+                cpu_rows.append((rid, spread([cpu(r, ours_key) for r in rs])[0],
+                                 spread([cpu(r, raw_key) for r in rs])[0]))
+    if cpu_rows:
+        print("CPU time per call or message, us (process user + system; raw of row 4 is the")
+        print("direct zmqrpc call): median [range]")
+        print()
+        print("| # | zmqrpc | raw |")
+        print("|---|---|---|")
+        for rid, ours, raw in cpu_rows:
+            print(f"| {rid} | {ours} | {raw} |")
+        print()
     return medians
 
 before = load("before")
