@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -196,30 +197,13 @@ double number_option(const std::string& text, const char* name, double min, doub
 }
 
 zmqrpc::json parse_params(const std::string& text) {
-    // nlohmann's messages without their "[json.exception.parse_error.101] " prefix.
-    auto without_id = [](const zmqrpc::json::exception& e) {
-        std::string what = e.what();
-        auto bracket = what.find("] ");
-        return bracket == std::string::npos ? what : what.substr(bracket + 2);
-    };
-    zmqrpc::json value;
-    try {
-        value = zmqrpc::json::parse(text);
-    } catch (const zmqrpc::json::parse_error& e) {
-        throw Failure{kCannotStart, "PARAMS is not valid JSON: " + without_id(e)};
-    } catch (const zmqrpc::json::out_of_range& e) {
-        // 406: "number overflow parsing '1e400'", a number no double holds.
-        const std::string what = e.what();
-        const auto open = what.find('\''), close = what.rfind('\'');
-        if (e.id == 406 && open != std::string::npos && close > open) {
-            throw Failure{kCannotStart, "invalid JSON in PARAMS: number " +
-                                            what.substr(open + 1, close - open - 1) +
-                                            " is out of range (at most about 1.8e308)"};
-        }
-        throw Failure{kCannotStart, "invalid JSON in PARAMS: " + without_id(e)};
-    } catch (const zmqrpc::json::exception& e) {
-        throw Failure{kCannotStart, "invalid JSON in PARAMS: " + without_id(e)};
-    }
+    // Read as Python's json.loads() reads it, as pyzmqrpc's client does before it sends: integers
+    // of any size stay exact (not a double), 1e400 is Infinity, NaN is read, a repeated key keeps
+    // its first place; errors in Python's words with the position.
+    std::string error;
+    std::optional<zmqrpc::json> parsed = zmqrpc::parse_json_text(text, &error);
+    if (!parsed) throw Failure{kCannotStart, "PARAMS is not valid JSON: " + error};
+    zmqrpc::json value = std::move(*parsed);
     if (!value.is_object()) {
         throw Failure{kCannotStart,
                       "PARAMS must be a JSON object of named parameters, e.g. "

@@ -201,6 +201,23 @@ void TestProxies::rep2Pub() {
     QCOMPARE(tap.real().front(), request);
     QVERIFY(client.invoke("whatever", {{"x", 1}}).is_null());
     QVERIFY(waitUntil([&] { return tap.real().size() == 2; }));
+
+    // A heartbeat over REQ is answered 200 OK and published, as pyzmqrpc's Rep2Pub does: the
+    // tap hears exactly these three heartbeats (the proxy sends none of its own), and no message.
+    for (int i = 0; i < 3; ++i) {
+        auto hb = decode_response(client.sender().request(std::string(kHeartbeat)));
+        QCOMPARE(hb.status_code, 200);
+        QVERIFY(!hb.response_message);
+    }
+    auto tapHeard = [&] {
+        auto s = socketOf(tap.receiver->metrics(), "sub", 0);
+        return s ? s->heartbeats_in : std::uint64_t{0};
+    };
+    QVERIFY(waitUntil([&] { return tapHeard() == 3; }));
+    auto pubOut = socketOf(proxy.metrics(), "pub", 0);
+    QVERIFY(pubOut);
+    QCOMPARE(pubOut->heartbeats_out, std::uint64_t{3});
+    QCOMPARE(tap.real().size(), std::size_t{2});
 }
 
 void TestProxies::rep2ReqPassesReplyUnchanged() {

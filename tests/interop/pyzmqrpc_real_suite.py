@@ -50,12 +50,6 @@ import traceback
 # A listed row that fails is reported XFAIL (not counted as failing); one that passes is XPASS and
 # fails the run, so that the list stays true.
 expected_failure = {
-    "2c": "zmqrpc call parses PARAMS with nlohmann::json (app/cli/common.cpp parse_params): "
-          "integers beyond 64 bits are sent as floats (1.2345678901234568e+29)",
-    "5c": "zmqrpc publish parses PARAMS the same way (parse_params): integers beyond 64 bits "
-          "are published as floats",
-    "6j": "zmqrpc proxy rep2pub answers a heartbeat received over REQ with 200 OK but does not "
-          "publish it; pyzmqrpc's ZmqProxyRep2Pub publishes it (row 6g)",
 }
 
 USER, PASSWORD = "interop", "pw-interop-12"

@@ -628,6 +628,7 @@ void RepInput::on_readable() {
             stats_->heartbeats_in.add();
             // pyzmqrpc leaves a heartbeating REQ client hanging; we answer (docs/PROTOCOL.md).
             reply(frames_, encode_response(status::kOk, "OK"));
+            if (on_heartbeat_) on_heartbeat_();
             continue;
         }
         stats_->messages_in.add();

@@ -147,6 +147,10 @@ class RepInput {
     // A server's replies are its output; a proxy's output is elsewhere (its PUB or REQ side),
     // so its replies are counted on the socket only.
     void set_replies_count_as_output(bool yes) noexcept { replies_count_as_output_ = yes; }
+    // Called after a heartbeat that came over REQ has been answered (Rep2Pub passes it on).
+    void set_on_heartbeat(std::function<void()> on_heartbeat) {
+        on_heartbeat_ = std::move(on_heartbeat);
+    }
 
   private:
     void on_readable();
@@ -159,6 +163,7 @@ class RepInput {
     SocketStats* stats_ = nullptr;
     std::unique_ptr<MonitoredSocket> socket_;
     bool replies_count_as_output_ = true;
+    std::function<void()> on_heartbeat_;
     Envelope frames_;  // receive buffer, kept between messages
 };
 

@@ -97,6 +97,10 @@ struct Proxy::Impl final : detail::Actor {
         stats_.has_queue = true;
         stats_.queue.capacity.set(options.queue_capacity);
         rep.set_replies_count_as_output(false);
+        // Rep2Pub publishes a heartbeat that reached it over REQ, as pyzmqrpc's does, so that
+        // a client can keep the subscribers behind it supervised through it. (Rep2Req answers
+        // it and does not pass it on: a pyzmqrpc REP server would never answer it.)
+        if (kind == ProxyKind::Rep2Pub) rep.set_on_heartbeat([this] { pub.send_heartbeat(); });
         req.set_replies_count_as_input(false);
     }
     ~Impl() override { stop(); }
