@@ -771,9 +771,24 @@ void TestProtocol::parseJsonText() {
         QByteArray("[Infinity, 123456789012345678901234567890]"));
     QVERIFY(!zmqrpc::parse_json_text("\"\xFF\"", &error));
     QCOMPARE(error, std::string("invalid UTF-8 at byte 1"));
-    QVERIFY(!zmqrpc::parse_json_text(std::string(1025, '[') + std::string(1025, ']'), &error));
-    QCOMPARE(error, std::string("nested more than 1024 levels deep"));
-    QVERIFY(zmqrpc::parse_json_text(std::string(1024, '[') + std::string(1024, ']')));
+    // CPython's recursion limit inside pyzmqrpc's server thread: 991 levels read, 992 not, in
+    // Python's words, naming the container that went too deep (kPythonJsonDepth).
+    QVERIFY(!zmqrpc::parse_json_text(std::string(992, '[') + std::string(992, ']'), &error));
+    QCOMPARE(
+        error,
+        std::string(
+            "maximum recursion depth exceeded while decoding a JSON array from a unicode string"));
+    QVERIFY(zmqrpc::parse_json_text(std::string(991, '[') + std::string(991, ']')));
+    std::string objects;
+    for (int i = 0; i < 991; ++i)
+        objects += "{\"a\": ";
+    QVERIFY(zmqrpc::parse_json_text(objects + "1" + std::string(991, '}')));
+    QVERIFY(!zmqrpc::parse_json_text("[" + objects + "1" + std::string(991, '}') + "]", &error));
+    QCOMPARE(error, std::string("maximum recursion depth exceeded while decoding a JSON object "
+                                "from a unicode string"));
+    // A syntax error before that depth is reported as Python reports it, not the depth.
+    QVERIFY(!zmqrpc::parse_json_text("[1 " + std::string(5000, '['), &error));
+    QCOMPARE(error, std::string("Expecting ',' delimiter: line 1 column 4 (char 3)"));
     QVERIFY(!zmqrpc::parse_json_text(""));  // no error pointer: fine
 }
 

@@ -450,8 +450,8 @@ void append_value(std::string& out, const Json& value, const DumpsStyle& style,
 std::string loads_failure(std::string_view message, json* value) {
     std::size_t bad = 0;
     if (!is_valid_utf8(message, &bad)) return "invalid UTF-8 at byte " + std::to_string(bad);
-    // Refused before the reader walks it (it counts too, but this also bounds the time).
-    if (json_nesting_exceeds(message)) return too_deep_text();
+    // loads() stops at kPythonJsonDepth as CPython does, with its text, and only there: a
+    // syntax error before that point is reported as Python reports it.
     try {
         *value = loads(message);
         return {};
@@ -583,6 +583,14 @@ std::string encode_response(int status_code, std::string_view status_message,
 }
 
 namespace {
+// A simdjson parser that refuses (DEPTH_ERROR) what nests deeper than Python reads, so that such
+// a message goes to loads() and gets Python's RecursionError text.
+simdjson::dom::parser python_depth_parser() {
+    simdjson::dom::parser parser;
+    if (parser.allocate(4096, kPythonJsonDepth)) throw std::bad_alloc();
+    return parser;
+}
+
 // simdjson's DOM -> json, for the parameters handed to functions. Members keep their order; a
 // repeated key keeps its first place and takes the last value, as in Python. simdjson refuses
 // what Python reads differently (integers beyond 64 bits, 1e400, NaN, lone surrogates, control
@@ -625,7 +633,7 @@ std::optional<Request> decode_request_fast(std::string_view message) {
     // The parser keeps buffers as large as the largest document it has seen: keep large
     // messages away from it so that its memory stays bounded (64 KiB covers samples and calls).
     if (message.size() > 64 * 1024) return std::nullopt;
-    thread_local simdjson::dom::parser parser;
+    thread_local simdjson::dom::parser parser = python_depth_parser();
     simdjson::dom::element root;
     if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
     simdjson::dom::object object;
@@ -708,7 +716,7 @@ namespace {
 // status_code, a string or absent status_message, any response_message. Else nullopt.
 std::optional<Response> decode_response_fast(std::string_view message) {
     if (message.size() > 64 * 1024) return std::nullopt;
-    thread_local simdjson::dom::parser parser;
+    thread_local simdjson::dom::parser parser = python_depth_parser();
     simdjson::dom::element root;
     if (parser.parse(message.data(), message.size()).get(root)) return std::nullopt;
     simdjson::dom::object object;
@@ -749,7 +757,7 @@ Response decode_response(std::string_view message) {
     }
     json document;
     if (std::string why = loads_failure(message, &document); !why.empty()) {
-        if (why == too_deep_text())
+        if (why.rfind("maximum recursion depth exceeded", 0) == 0)
             throw RpcError(RpcError::Kind::Protocol, "Reply refused: JSON " + why);
         throw RpcError(RpcError::Kind::Protocol, "Reply is not JSON: " + why);
     }

@@ -375,9 +375,14 @@ class PyScanner {
             }
             case '{':
             case '[': {
-                if (++depth_ > kMaxJsonDepth) {
-                    throw JsonDecodeError(
-                        "nested more than " + std::to_string(kMaxJsonDepth) + " levels deep", 0);
+                // CPython's scanner enters a recursive call for each container
+                // (Py_EnterRecursiveCall in _json.c) and names the one that is too deep.
+                if (++depth_ > kPythonJsonDepth) {
+                    throw JsonDecodeError(std::string("maximum recursion depth exceeded while "
+                                                      "decoding a JSON ") +
+                                              (s_[idx] == '{' ? "object" : "array") +
+                                              " from a unicode string",
+                                          idx);
                 }
                 json value =
                     s_[idx] == '{' ? parse_object(idx + 1, next) : parse_array(idx + 1, next);

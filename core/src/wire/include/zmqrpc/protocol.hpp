@@ -53,8 +53,16 @@ class JsonDecodeError : public std::runtime_error {
 // 1e400 as infinity; a repeated key keeps its first place and takes the last value; \ud800
 // without its pair kept as a lone surrogate (held as generalised UTF-8). `text` must be valid
 // UTF-8 (is_valid_utf8). Throws JsonDecodeError with Python's message, also for nesting deeper
-// than kMaxJsonDepth.
+// than kPythonJsonDepth ("maximum recursion depth exceeded while decoding a JSON array from a
+// unicode string", Python's RecursionError, at the container that goes one level too deep).
 json loads(std::string_view text);
+
+// The deepest nesting of arrays and objects that CPython 3.11's json.loads() reads inside a
+// pyzmqrpc ZmqRpcServerThread: its recursion limit (1000) less the frames below the scanner
+// there. A request one level deeper gets pyzmqrpc's 400 with the RecursionError text; loads()
+// and the fast paths draw the line at the same place, so the reply is the same bytes. (A Python
+// program that calls the server from deeper frames stops a few levels sooner.)
+inline constexpr std::size_t kPythonJsonDepth = 991;
 
 // The bare heartbeat frame (not JSON).
 inline constexpr std::string_view kHeartbeat = "zmq_sub_heartbeat";
@@ -98,8 +106,8 @@ bool json_nesting_exceeds(std::string_view text, std::size_t limit = kMaxJsonDep
 
 // Parses JSON text a person typed or pasted (a console's parameters, a property editor, a
 // clipboard) as loads() does: never throws. On failure: nullopt, and *error (if given) is one
-// line, Python's ("Expecting ',' delimiter: line 1 column 5 (char 4)"), "invalid UTF-8 at byte
-// N" or "nested more than 1024 levels deep".
+// line, Python's ("Expecting ',' delimiter: line 1 column 5 (char 4)", "maximum recursion depth
+// exceeded while decoding a JSON array from a unicode string") or "invalid UTF-8 at byte N".
 std::optional<json> parse_json_text(std::string_view text, std::string* error = nullptr);
 // An exception's text, without the "[json.exception.parse_error.101] " tag nlohmann puts first.
 std::string json_exception_text(const std::exception& e);
