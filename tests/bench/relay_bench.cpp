@@ -17,6 +17,8 @@
 // would. Everything binds to tcp://127.0.0.1:* and reads the endpoint back; every loop is bounded
 // in count and in time. The measuring functions (round_trips, stream, pipelined) take an
 // endpoint, so that later issue-13 rows can run them over any link.
+#include "bench_util.hpp"
+
 #include "tcp_relay.hpp"
 
 #include <zmq.hpp>
@@ -38,6 +40,11 @@
 
 namespace {
 
+using bench::bound_endpoint;
+using bench::fmt;
+using bench::grouped;
+using bench::process_cpu_seconds;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testutil::TcpRelay;
@@ -58,34 +65,6 @@ struct Sizes {
 
 constexpr Sizes kFull{3000, 300, 30, 500000, 3, 200000, 40, 20};
 constexpr Sizes kQuick{300, 50, 6, 50000, 1, 20000, 4, 2};
-
-std::string fmt(double value, int decimals) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-    return buffer;
-}
-
-// 1234567.0 -> "1 234 567"
-std::string grouped(double value) {
-    std::string digits = std::to_string(static_cast<long long>(std::llround(value)));
-    std::string out;
-    int count = 0;
-    for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-        if (count && count % 3 == 0 && *it != '-') out.insert(out.begin(), ' ');
-        out.insert(out.begin(), *it);
-        ++count;
-    }
-    return out;
-}
-
-double process_cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    auto sec = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return sec(u.ru_utime) + sec(u.ru_stime);
-}
 
 struct Percentiles {
     std::size_t n = 0;
@@ -110,10 +89,6 @@ double median(std::vector<double> v) {
 
 // ---------------------------------------------------------------------------------------------
 // Servers, each on its own thread and context
-
-std::string bound_endpoint(zmq::socket_t& socket) {
-    return socket.get(zmq::sockopt::last_endpoint);
-}
 
 // REP echoing every request; serves REQ (round trips) and DEALER (pipelined) clients alike.
 class RepEcho {
@@ -363,27 +338,10 @@ void print_table(const std::vector<Row>& rows) {
     auto cells = [](const Row& r) {
         return std::vector<std::string>{r.id, r.name, r.direct, r.relayed, r.ratio};
     };
-    std::vector<std::size_t> width(head.size());
-    for (std::size_t i = 0; i < head.size(); ++i)
-        width[i] = head[i].size();
-    for (const auto& r : rows) {
-        auto c = cells(r);
-        for (std::size_t i = 0; i < c.size(); ++i)
-            width[i] = std::max(width[i], c[i].size());
-    }
-    auto print = [&](const std::vector<std::string>& c) {
-        std::string out = "|";
-        for (std::size_t i = 0; i < c.size(); ++i)
-            out += " " + c[i] + std::string(width[i] - c[i].size(), ' ') + " |";
-        std::cout << out << "\n";
-    };
-    print(head);
-    std::string rule = "|";
-    for (auto w : width)
-        rule += std::string(w + 2, '-') + "|";
-    std::cout << rule << "\n";
+    std::vector<std::vector<std::string>> body;
     for (const auto& r : rows)
-        print(cells(r));
+        body.push_back(cells(r));
+    bench::print_markdown_table(head, body);
     std::cout << "\nnotes:\n";
     for (const auto& r : rows)
         if (!r.note.empty()) std::cout << "  " << r.id << ": " << r.note << "\n";

@@ -24,6 +24,8 @@
 // a small VM), and how many of a chain's hand-offs cross depends on where the scheduler happened
 // to put its threads, for raw libzmq as much as for zmqrpc, and more for a longer chain (a proxy
 // hop). The throughput rows (2, 3) are pipelines, which need every CPU, and run unpinned.
+#include "bench_util.hpp"
+
 #include <zmqrpc/zmqrpc.hpp>
 
 #include <zmq.hpp>
@@ -63,6 +65,11 @@
 extern char** environ;
 
 namespace {
+
+using bench::bound_endpoint;
+using bench::fmt;
+using bench::grouped;
+using bench::process_cpu_seconds;
 
 using namespace zmqrpc;
 using namespace std::chrono_literals;
@@ -128,25 +135,6 @@ double median_of(std::vector<double> v) {
     return stats_of(std::move(v)).median;
 }
 
-std::string fmt(double value, int decimals) {
-    char buffer[64];
-    std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
-    return buffer;
-}
-
-// 1234567.0 -> "1 234 567"
-std::string grouped(double value) {
-    std::string digits = std::to_string(static_cast<long long>(std::llround(value)));
-    std::string out;
-    int count = 0;
-    for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
-        if (count && count % 3 == 0 && *it != '-') out.insert(out.begin(), ' ');
-        out.insert(out.begin(), *it);
-        ++count;
-    }
-    return out;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Result rows
 
@@ -199,10 +187,6 @@ Row row_from_json(json j) {
 
 // ---------------------------------------------------------------------------------------------
 // Raw libzmq helpers
-
-std::string bound_endpoint(zmq::socket_t& socket) {
-    return socket.get(zmq::sockopt::last_endpoint);
-}
 
 // A raw SUB on its own thread counting what arrives: payload messages (JSON, first byte '{')
 // and synchronisation probes separately.
@@ -296,17 +280,8 @@ class RawForwarder {
 // both sides, zmqrpc does not change it), so libzmq never drops and both sides are measured the
 // same way. The clock runs from the first send until the receiver counted the last message.
 
-// CPU time (user + system) of the whole process so far, in seconds: during a run only that
-// run's threads are busy, so it is that run's cost, which load from elsewhere hardly changes.
-double process_cpu_seconds() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    auto sec = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return sec(u.ru_utime) + sec(u.ru_stime);
-}
-
+// A run's CPU time is the whole process's (process_cpu_seconds): during a run only that run's
+// threads are busy, so it is that run's cost, which load from elsewhere hardly changes.
 struct Throughput {
     std::uint64_t sent = 0, received = 0;
     double seconds = 0;
@@ -1238,27 +1213,10 @@ void print_table(const std::vector<Row>& rows) {
     auto cells = [](const Row& r) {
         return std::vector<std::string>{r.id, r.name, r.ours, r.raw, r.ratio, r.target, r.verdict};
     };
-    std::vector<std::size_t> width(head.size());
-    for (std::size_t i = 0; i < head.size(); ++i)
-        width[i] = head[i].size();
-    for (const auto& r : rows) {
-        auto c = cells(r);
-        for (std::size_t i = 0; i < c.size(); ++i)
-            width[i] = std::max(width[i], c[i].size());
-    }
-    auto print = [&](const std::vector<std::string>& c) {
-        std::string out = "|";
-        for (std::size_t i = 0; i < c.size(); ++i)
-            out += " " + c[i] + std::string(width[i] - c[i].size(), ' ') + " |";
-        std::cout << out << "\n";
-    };
-    print(head);
-    std::string rule = "|";
-    for (auto w : width)
-        rule += std::string(w + 2, '-') + "|";
-    std::cout << rule << "\n";
+    std::vector<std::vector<std::string>> body;
     for (const auto& r : rows)
-        print(cells(r));
+        body.push_back(cells(r));
+    bench::print_markdown_table(head, body);
     std::cout << "\nnotes:\n";
     for (const auto& r : rows)
         std::cout << "  " << r.id << ": " << r.note << "\n";
