@@ -6,8 +6,8 @@
 // table), and misuse (one clear line on stderr, a non-zero exit, never a crash or a hang).
 //
 // Loopback only. The CLI binds what it is told: serve and proxy inputs bind tcp://127.0.0.1:*
-// and print the resolved endpoint on their ready line; PUB endpoints use a port reserved by
-// binding a plain socket to 127.0.0.1:0 (testutil's freeTcpEndpoint). Every wait is bounded and
+// and print the resolved endpoint on their ready line; PUB endpoints use a free port from below
+// the ephemeral range (testutil's freeTcpEndpoint). Every wait is bounded and
 // every child is killed by its RAII wrapper when a test fails.
 #include "status_table.hpp"
 #include "testutil.hpp"
@@ -253,9 +253,8 @@ zmqrpc::Topology loadExample(const QString& name) {
 
 // A TCP port on loopback that is free now. Runners of one topology on different hosts (here: two
 // processes) cannot use ports chosen at bind time ("tcp://127.0.0.1:*"): the connecting runner
-// only knows what the file says, so the file must name a fixed port. Reserve one by binding a
-// plain socket to 127.0.0.1:0 and closing it again (testutil's freeTcpEndpoint); another process
-// taking the same port in between is possible but unlikely.
+// only knows what the file says, so the file must name a fixed port: testutil's freeTcpEndpoint,
+// a port checked free below the ephemeral range, where no outgoing connection takes it.
 int reserveTcpPort() {
     const std::string endpoint = freeTcpEndpoint();
     return std::stoi(endpoint.substr(endpoint.rfind(':') + 1));

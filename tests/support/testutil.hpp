@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -76,30 +77,55 @@ inline std::string uniqueInproc(const std::string& stem) {
     return "inproc://" + stem + "-" + std::to_string(counter.fetch_add(1));
 }
 
-// A TCP endpoint on loopback that nothing listens on: a port the kernel just handed to a plain
-// socket, which is closed again at once (a listening socket that never accepted leaves no
-// TIME_WAIT, so the port is free immediately). A race with other processes taking the same
-// ephemeral port is possible but unlikely.
-inline std::string deadTcpEndpoint() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) qFatal("socket() failed");
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-        ::close(fd);
-        qFatal("bind() failed");
+// A loopback TCP port that nothing uses now, taken from below the kernel's ephemeral range
+// (ip_local_port_range). A port from bind(0) lies inside that range, where every outgoing
+// connection of a parallel test takes its local port too: a port picked that way and bound again
+// later was seen taken ("Address already in use") under load. Below the range only another explicit
+// bind can take it, and each process starts its walk at a point of its own (its pid), so two
+// parallel tests rarely even try the same port. The port is checked free by binding it; the
+// listening socket that never accepted leaves no TIME_WAIT, so it is free again at once.
+inline int unusedLoopbackPort() {
+    static std::mutex mutex;
+    static int next = 0;
+    static int low = 0;
+    std::lock_guard<std::mutex> lock(mutex);
+    if (low == 0) {
+        low = 32768;
+        if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+            int a = 0, b = 0;
+            if (std::fscanf(f, "%d %d", &a, &b) == 2 && a > 2048) low = a;
+            std::fclose(f);
+        }
+        const int span = low - 1024;
+        next = 1024 + static_cast<int>((static_cast<unsigned>(::getpid()) * 7919u) % span);
     }
-    socklen_t length = sizeof address;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-    ::close(fd);
-    return "tcp://127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    const int span = low - 1024;
+    for (int attempt = 0; attempt < span; ++attempt) {
+        const int port = next;
+        next = next + 1 >= low ? 1024 : next + 1;
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0) qFatal("socket() failed");
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        address.sin_port = htons(static_cast<std::uint16_t>(port));
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                          ::listen(fd, 1) == 0;
+        ::close(fd);
+        if (free) return port;
+    }
+    qFatal("no free loopback port below the ephemeral range");
 }
 
-// A free TCP endpoint to bind explicitly (same trick as deadTcpEndpoint).
+// A TCP endpoint on loopback that nothing listens on (see unusedLoopbackPort).
+inline std::string deadTcpEndpoint() {
+    return "tcp://127.0.0.1:" + std::to_string(unusedLoopbackPort());
+}
+
+// A free TCP endpoint to bind explicitly, for tests that must bind the very same port again (a
+// restart); everything else binds tcp://127.0.0.1:* and reads the port back.
 inline std::string freeTcpEndpoint() {
-    return deadTcpEndpoint();
+    return "tcp://127.0.0.1:" + std::to_string(unusedLoopbackPort());
 }
 
 // ---- Topologies
