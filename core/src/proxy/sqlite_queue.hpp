@@ -1,0 +1,100 @@
+// SqliteQueue: a proxy's queue on disk (`--store PATH`), an SQLite database in WAL mode.
+// Internal header; see message_queue.hpp for the life of a message.
+//
+// What is kept where:
+//   on disk    one row per accepted message: (seq INTEGER PRIMARY KEY, message BLOB)
+//   in RAM     the staged pushes (until commit), the acknowledged sequence numbers not yet
+//              deleted (until commit), the leased messages, and a short read-ahead of the next
+//              rows to lease. Never the whole queue: 100 000 stored messages cost no more RAM
+//              than 10.
+//
+// commit() writes every staged push and deletes every acknowledged row in one transaction, so
+// a burst of input costs one transaction, not one per message. A failed commit (disk full, I/O
+// error) rolls back: its staged messages are rejected (the caller drops or refuses them and says
+// so), its acknowledgements stay pending for the next commit; nothing accepted before is lost.
+//
+// Opening: a file that SQLite cannot open, or whose check (PRAGMA quick_check) fails, or whose
+// schema is not ours, is renamed, with its -wal and -shm files, to
+// "<path>.corrupt-<YYYYmmddTHHMMSSZ>" (a numeric suffix when that exists), and a new empty
+// store is created; moved_aside() says where it went and why. A bad file never keeps the proxy
+// from starting. Only a store that cannot be created at all (no such directory, no write
+// permission) throws ConfigError.
+#pragma once
+
+#include "message_queue.hpp"
+
+#include "zmqrpc/proxy.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace zmqrpc::detail {
+
+struct StoreOptions {
+    std::string path;
+    std::size_t max_messages = 100000;  // the proxy's queue_capacity
+    std::uint64_t max_bytes = 0;        // 0: no byte limit
+    StoreSync sync = StoreSync::Interval;
+    std::chrono::milliseconds sync_interval = 1000ms;  // StoreSync::Interval only
+};
+
+class SqliteQueue final : public MessageQueue {
+  public:
+    explicit SqliteQueue(StoreOptions options);  // throws ConfigError (see above)
+    ~SqliteQueue() override;
+    SqliteQueue(const SqliteQueue&) = delete;
+    SqliteQueue& operator=(const SqliteQueue&) = delete;
+
+    PushResult push(std::string message) override;
+    std::uint64_t last_seq() const noexcept override { return next_seq_ - 1; }
+    CommitResult commit() override;
+    bool needs_commit() const noexcept override { return !staged_.empty() || !acked_.empty(); }
+    QueueItem* lease() override;
+    void ack(std::uint64_t seq) override;
+    void nack(std::uint64_t seq) override;
+    std::size_t size() const noexcept override;
+    std::uint64_t bytes() const noexcept override;
+    std::size_t leasable() const noexcept override;
+    std::size_t recovered() const noexcept override { return recovered_; }
+    bool durable() const noexcept override { return true; }
+
+    // Set when opening moved a bad file aside: where to, and why ("file is not a database").
+    const std::string& moved_aside() const noexcept { return moved_aside_; }
+    const std::string& moved_aside_reason() const noexcept { return moved_aside_reason_; }
+    // StoreSync::Interval: when the WAL is next due to be synced to disk; time_point::max()
+    // for the other policies or when nothing was written since the last sync.
+    Clock::time_point next_sync() const noexcept;
+    // Syncs the WAL to disk (a passive checkpoint) when it is due.
+    void sync_if_due(Clock::time_point now);
+    const StoreOptions& options() const noexcept { return options_; }
+
+  private:
+    // The implementation's own; change freely.
+    StoreOptions options_;
+    sqlite3* db_ = nullptr;
+    std::uint64_t next_seq_ = 1;
+    std::size_t stored_ = 0;          // rows on disk, acknowledged-but-not-deleted included
+    std::uint64_t stored_bytes_ = 0;
+    std::size_t acked_count_ = 0;     // of stored_, acknowledged and not yet deleted
+    std::size_t recovered_ = 0;
+    std::vector<QueueItem> staged_;
+    std::uint64_t staged_bytes_ = 0;
+    std::vector<std::uint64_t> acked_;
+    std::map<std::uint64_t, QueueItem> leased_;
+    std::map<std::uint64_t, QueueItem> ready_;  // read-ahead and nacked rows, by seq
+    std::uint64_t read_after_ = 0;              // rows up to this seq were read ahead already
+    std::string moved_aside_;
+    std::string moved_aside_reason_;
+    Clock::time_point next_sync_ = Clock::time_point::max();
+};
+
+}  // namespace zmqrpc::detail
