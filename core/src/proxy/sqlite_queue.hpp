@@ -18,7 +18,8 @@
 // "<path>.corrupt-<YYYYmmddTHHMMSSZ>" (a numeric suffix when that exists), and a new empty
 // store is created; moved_aside() says where it went and why. A bad file never keeps the proxy
 // from starting. Only a store that cannot be created at all (no such directory, no write
-// permission) throws ConfigError.
+// permission) throws ConfigError, and so does one that another process has open: one process per
+// store, held by an flock() on "<path>.lock" (the lock file stays beside the store).
 #pragma once
 
 #include "message_queue.hpp"
@@ -76,24 +77,45 @@ class SqliteQueue final : public MessageQueue {
     // Syncs the WAL to disk (a passive checkpoint) when it is due.
     void sync_if_due(Clock::time_point now);
     const StoreOptions& options() const noexcept { return options_; }
+    // The last read or sync failure, which has no other way to surface: lease() returned
+    // nullptr although leasable() is not 0, or sync_if_due() could not sync. Cleared by the next
+    // read or sync that works. A failed commit says why in its CommitResult instead.
+    const std::string& last_error() const noexcept { return last_error_; }
 
   private:
     // The implementation's own; change freely.
+    struct Statements;
+    struct OpenFailure {
+        std::string reason;  // empty: opened
+        bool busy = false;   // someone else holds the database: never move it aside
+    };
+    OpenFailure open_database();
+    void close_database() noexcept;
+    void move_aside(const std::string& reason);
+    bool read_ahead();
+    std::string describe_error(int rc) const;
+    std::uint64_t seq_block() const noexcept;
+    std::uint64_t reservation() const noexcept;
+
     StoreOptions options_;
+    int lock_fd_ = -1;  // flock()ed "<path>.lock": one process per store
     sqlite3* db_ = nullptr;
+    std::unique_ptr<Statements> stmts_;
     std::uint64_t next_seq_ = 1;
-    std::size_t stored_ = 0;          // rows on disk, acknowledged-but-not-deleted included
-    std::uint64_t stored_bytes_ = 0;
-    std::size_t acked_count_ = 0;     // of stored_, acknowledged and not yet deleted
+    std::uint64_t committed_seq_ = 0;  // highest seq of a stored row (it may be deleted since)
+    std::uint64_t seq_reserved_ = 0;   // meta's: no seq up to this is given after a restart
+    std::size_t accepted_ = 0;         // rows on disk, not acknowledged (leased included)
+    std::uint64_t accepted_bytes_ = 0;
     std::size_t recovered_ = 0;
     std::vector<QueueItem> staged_;
     std::uint64_t staged_bytes_ = 0;
-    std::vector<std::uint64_t> acked_;
-    std::map<std::uint64_t, QueueItem> leased_;
-    std::map<std::uint64_t, QueueItem> ready_;  // read-ahead and nacked rows, by seq
-    std::uint64_t read_after_ = 0;              // rows up to this seq were read ahead already
+    std::vector<std::uint64_t> acked_;           // acknowledged, deleted at the next commit
+    std::map<std::uint64_t, QueueItem> leased_;  // node-based: lease() pointers stay valid
+    std::map<std::uint64_t, QueueItem> ready_;   // read-ahead and nacked rows, by seq
+    std::uint64_t read_after_ = 0;  // every committed row up to this seq is in RAM or acked
     std::string moved_aside_;
     std::string moved_aside_reason_;
+    std::string last_error_;
     Clock::time_point next_sync_ = Clock::time_point::max();
 };
 
