@@ -623,7 +623,8 @@ void TestTopology::propertyOrder_data() {
     QTest::newRow("sub2req") << NodeKind::Sub2Req
                              << QByteArray(
                                     "input_credentials,output_credentials,queue_capacity,"
-                                    "req_timeout,retry_interval");
+                                    "req_timeout,retry_interval,window,store,store_max_bytes,"
+                                    "fsync");
     QTest::newRow("sub2pub") << NodeKind::Sub2Pub
                              << QByteArray(
                                     "pub_bind,input_credentials,output_credentials,"
@@ -635,11 +636,12 @@ void TestTopology::propertyOrder_data() {
     QTest::newRow("rep2req") << NodeKind::Rep2Req
                              << QByteArray(
                                     "rep_bind,input_credentials,output_credentials,"
-                                    "queue_capacity,req_timeout");
+                                    "queue_capacity,req_timeout,window");
     QTest::newRow("buffered-rep2req") << NodeKind::BufferedRep2Req
                                       << QByteArray(
                                              "rep_bind,input_credentials,output_credentials,"
-                                             "queue_capacity,req_timeout,retry_interval");
+                                             "queue_capacity,req_timeout,retry_interval,"
+                                             "window,store,store_max_bytes,fsync");
     QTest::newRow("tap") << NodeKind::Tap << QByteArray("keep,credentials");
     QTest::newRow("external") << NodeKind::External
                               << QByteArray("socket,endpoint,heartbeat_interval,credentials");
