@@ -235,6 +235,22 @@ const std::vector<ValidationCase>& validationCases() {
                              {{"socket", "dealer"}, {"endpoint", "tcp://*:5620"}}));
          },
          true, S::Error, "ext", "", "socket", "'dealer' is not one of: pub, rep"},
+        // A store file holds one proxy's queue.
+        {"two stores in one file",
+         [](Topology& t) {
+             t.set_property("site-proxy", "store", "/var/lib/zmqrpc/q.db");
+             t.add_node(node("site-proxy-2", NodeKind::Sub2Req, "site",
+                             {{"store", "/var/lib/zmqrpc/q.db"}}));
+         },
+         true, S::Error, "site-proxy-2", "", "store",
+         "store /var/lib/zmqrpc/q.db on host 'site' is also node 'site-proxy''s"},
+        {"same store path on another host is fine",
+         [](Topology& t) {
+             t.set_property("site-proxy", "store", "/var/lib/zmqrpc/q.db");
+             t.add_node(node("cloud-buffer", NodeKind::BufferedRep2Req, "cloud",
+                             {{"rep_bind", "tcp://*:5699"}, {"store", "/var/lib/zmqrpc/q.db"}}));
+         },
+         false, S::Error, "cloud-buffer", "", "store", "also node"},
         // 2. binds
         {"two binds", [](Topology& t) { t.set_property("sampler-2", "bind", "tcp://*:5601"); },
          true, S::Error, "sampler-2", "", "bind",
