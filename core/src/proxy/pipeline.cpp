@@ -37,6 +37,9 @@ void Pipeline::open() {
     // the pipe of a dead endpoint (send() reports "blocked" instead, and the proxy hands the
     // message to another endpoint or waits).
     s.set(zmq::sockopt::immediate, 1);
+    // libzmq's default, set because connection_lost() relies on it: a lost connection is back
+    // no sooner than this.
+    s.set(zmq::sockopt::reconnect_ivl, 100);
     // The window, not libzmq's default of 1000, bounds what is in flight; the high-water marks
     // must never be what refuses a request the window allows.
     const int hwm = static_cast<int>(std::min<std::size_t>(window_ + 64, 1 << 24));

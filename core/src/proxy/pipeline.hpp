@@ -70,6 +70,16 @@ class Pipeline {
     // polls writable (on_writable()).
     bool send(std::uint64_t seq, std::string_view message, Clock::time_point now);
     void on_writable() noexcept { blocked_ = false; }
+    // Before sending more: reads the monitor (at most every 5 ms) and says whether the connection
+    // that carried the requests in flight was lost, which check() then handles. A reconnect takes
+    // at least the reconnect interval (100 ms), so a proxy that asks before each batch learns of
+    // the loss before anything can go out on the new connection, and what it sends again cannot
+    // arrive after something newer.
+    bool connection_lost() {
+        if (!socket_ || in_flight_.empty()) return false;
+        socket_->drain_monitor_if_due();
+        return stats_->disconnects.get() > disconnects_seen_;
+    }
     // The next reply to a request in flight, or nullopt when nothing more is waiting. Replies
     // whose id is not in flight, and malformed ones, are counted and skipped.
     std::optional<Reply> read_reply();

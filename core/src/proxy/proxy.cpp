@@ -406,6 +406,10 @@ struct Proxy::Impl final : detail::Actor {
         while (queue->leasable() > 0 && idle < n) {
             auto& p = *pipelines[rr];
             const std::size_t index = rr;
+            if (p.connection_lost()) {
+                check_pipeline(index, now);  // gives its requests back; dispatches again
+                return;
+            }
             if (!p.ready(now)) {
                 rr = (rr + 1) % n;
                 ++idle;
