@@ -139,10 +139,20 @@ std::vector<int> numbersOf(const CallLog& log) {
 QString orderProblem(const std::vector<int>& seen, int count) {
     std::set<int> first;
     int expected = 0;
-    for (int n : seen) {
+    for (const int& n : seen) {
         if (first.count(n)) continue;
-        if (n != expected)
-            return QStringLiteral("first arrival of %1 where %2 was due").arg(n).arg(expected);
+        if (n != expected) {
+            QString around;
+            const auto at = static_cast<std::ptrdiff_t>(&n - seen.data());
+            for (auto k = std::max<std::ptrdiff_t>(0, at - 12);
+                 k < std::min<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(seen.size()), at + 12);
+                 ++k)
+                around += QString::number(seen[static_cast<std::size_t>(k)]) + ' ';
+            return QStringLiteral("first arrival of %1 where %2 was due (arrivals around it: %3)")
+                .arg(n)
+                .arg(expected)
+                .arg(around);
+        }
         first.insert(n);
         ++expected;
     }

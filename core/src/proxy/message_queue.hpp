@@ -100,7 +100,7 @@ class MemoryQueue final : public MessageQueue {
     std::uint64_t max_bytes_;
     std::uint64_t next_seq_ = 1;
     std::uint64_t bytes_ = 0;
-    std::deque<QueueItem> ready_;              // sorted by seq
+    std::deque<QueueItem> ready_;                // sorted by seq
     std::map<std::uint64_t, QueueItem> leased_;  // node-based: lease() pointers stay valid
 };
 

@@ -171,6 +171,9 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
         return f;
     }
     // The connection that carried the requests in flight is gone, and with it their replies.
+    // A fresh socket sends them again: the monitor reports the loss before the socket itself
+    // has dropped its pipe to that connection, and what was sent into that pipe meanwhile would
+    // be lost too, and overtaken by what goes out on the next connection.
     if (stats_->disconnects.get() > disconnects_seen_) {
         disconnects_seen_ = stats_->disconnects.get();
         if (!in_flight_.empty()) {
@@ -178,7 +181,7 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
             return fail(RpcError::Kind::Unreachable,
                         "connection to " + endpoint_ + " lost with " + std::to_string(n) +
                             " request(s) in flight: they are sent again once it is back",
-                        false);
+                        true);
         }
     }
     if (!in_flight_.empty() && now >= in_flight_.front().sent + timeout_) {

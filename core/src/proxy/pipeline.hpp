@@ -12,8 +12,8 @@
 // sent again (Sub2Req, BufferedRep2Req: at-least-once) or answered (Rep2Req):
 //   timeout          the oldest request got no reply within req_timeout: the socket is recreated
 //                    (Lazy Pirate, as ReqChannel) and everything in flight is given back
-//   lost connection  the connection that carried them closed: given back, sent again on the new
-//                    connection once it is up
+//   lost connection  the connection that carried them closed: the socket is recreated and they
+//                    are given back, sent again once a connection is up
 //   refused          the server refused our credentials: given back; retried no sooner than 2 s
 //   unreachable      requests waited for a connection for req_timeout: the socket is recreated
 #pragma once
