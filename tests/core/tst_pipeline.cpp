@@ -357,7 +357,7 @@ void TestPipeline::rep2reqTimeoutAnswersEveryClientInFlight() {
     std::vector<std::thread> clients;
     std::atomic<int> answered482{0};
     for (int c = 0; c < 3; ++c) {
-        clients.emplace_back([&] {
+        clients.emplace_back([&, c] {
             Sender client(reqSenderOptions({proxy.input_endpoint()}, 5000ms, "client"));
             auto reply = decode_response(client.request(numbered(c)));
             if (reply.status_code == 482 &&
