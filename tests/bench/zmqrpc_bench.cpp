@@ -1589,8 +1589,8 @@ class CountingSink {
 // A raw REP on its own thread answering every request with `reply`, without reading it. Its
 // high-water marks are far above any window used here: a REP (a ROUTER underneath) drops a reply
 // it cannot queue, and with libzmq's 1000 a run at window 1000 lost a reply now and then while
-// this row was written. (Our server keeps libzmq's defaults; a lost reply would show in ours as a
-// timeout, which the row reports.)
+// this row was written. Our server's send mark is 100000 for the same reason (kRepSendHwm); a
+// lost reply would show in ours as a timeout, which the row reports.
 class RawReplier {
   public:
     RawReplier(zmq::context_t& context, std::string reply)
