@@ -16,6 +16,8 @@
 
 #include <QTemporaryDir>
 
+#include <sys/mount.h>
+
 #include <cstring>
 #include <fstream>
 #include <set>
@@ -178,6 +180,7 @@ class TestPipeline : public QObject {
     void storeSurvivesRestart();
     void storeByteLimitRefusesCleanly();
     void corruptStoreIsMovedAside();
+    void fullDiskRefusesAndKeepsServing();
     void storeOnlyWhereItMeansSomething();
 };
 
@@ -534,6 +537,75 @@ void TestPipeline::corruptStoreIsMovedAside() {
     QVERIFY2(!entries.isEmpty(), qPrintable(QDir(dir.path()).entryList().join(' ')));
     QCOMPARE(sendNumbered(proxy.input_endpoint(), 0, 5), 5);
     QVERIFY(waitUntil([&] { return fx.log->size() == 5; }));
+}
+
+// A BufferedRep2Req whose store's disk fills up: the request that does not fit is answered 482
+// with "disk full" and a store-error event, the proxy keeps answering, everything accepted before
+// is delivered, and once there is room again it accepts again. Needs a small tmpfs (root).
+void TestPipeline::fullDiskRefusesAndKeepsServing() {
+    QTemporaryDir dir;
+    const QByteArray mountPoint = dir.filePath(QStringLiteral("disk")).toLocal8Bit();
+    QVERIFY(QDir().mkpath(QString::fromLocal8Bit(mountPoint)));
+    if (::mount("tmpfs", mountPoint.constData(), "tmpfs", 0, "size=512k") != 0) {
+        QSKIP(
+            "cannot mount a 512 KiB tmpfs (needs root); tst_store's byte limit tests cover the "
+            "rest");
+    }
+    struct Unmount {
+        QByteArray at;
+        ~Unmount() { ::umount2(at.constData(), MNT_DETACH); }
+    } unmount{mountPoint};
+    const std::string ballast = mountPoint.toStdString() + "/ballast";
+    {
+        std::ofstream out(ballast, std::ios::binary);
+        out << std::string(192 * 1024, 'x');
+    }
+    const std::string downstream = freeTcpEndpoint();
+    EventRecorder events;
+    auto options = bufferedOptions(downstream, 16);
+    options.store = mountPoint.toStdString() + "/queue.db";
+    options.store_max_bytes = 0;  // the disk is the limit here
+    options.events = events.bus();
+    Proxy proxy(ProxyKind::BufferedRep2Req, options);
+    proxy.start();
+    Sender client(reqSenderOptions({proxy.input_endpoint()}, 3000ms, "client"));
+    const std::string pad(1000, 'p');
+    int accepted = 0;
+    std::string refusal;
+    for (int i = 0; i < 1000 && refusal.empty(); ++i) {
+        auto reply =
+            decode_response(client.request(encode_request("record", {{"n", i}, {"pad", pad}})));
+        if (reply.status_code == 200) {
+            ++accepted;
+        } else {
+            QCOMPARE(reply.status_code, 482);
+            refusal = reply.status_message;
+        }
+    }
+    QVERIFY2(refusal.find("disk full") != std::string::npos, refusal.c_str());
+    QVERIFY(events.waitFor(EventKind::StoreError, 1000ms));
+    QVERIFY2(events.dump().contains(QStringLiteral("disk full")), qPrintable(events.dump()));
+    QVERIFY(accepted > 0);
+    auto q = proxy.metrics().queue;
+    QCOMPARE(q.fill, std::uint64_t(accepted));
+    QVERIFY2(balanced(q), qPrintable(queueText(q)));
+    // Still serving: a heartbeat is answered at once.
+    QCOMPARE(decode_response(client.request(kHeartbeat)).status_code, 200);
+
+    // Room again, and the downstream comes: everything accepted arrives, in order.
+    std::remove(ballast.c_str());
+    ServerFixture fx(downstream);
+    QVERIFY2(waitUntil([&] { return proxy.metrics().queue.delivered == std::uint64_t(accepted); },
+                       10000ms),
+             qPrintable(queueText(proxy.metrics().queue)));
+    const QString problem = orderProblem(numbersOf(*fx.log), accepted);
+    QVERIFY2(problem.isEmpty(), qPrintable(problem));
+    auto again = decode_response(client.request(encode_request("record", {{"n", accepted}})));
+    QCOMPARE(again.status_code, 200);
+    QVERIFY(waitUntil([&] { return fx.log->size() == std::size_t(accepted) + 1; }));
+    q = proxy.metrics().queue;
+    QVERIFY2(balanced(q), qPrintable(queueText(q)));
+    qInfo("disk full after %d accepted: %s", accepted, refusal.c_str());
 }
 
 void TestPipeline::storeOnlyWhereItMeansSomething() {

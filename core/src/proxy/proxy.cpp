@@ -366,14 +366,12 @@ struct Proxy::Impl final : detail::Actor {
             stats_.errors.add();
             emit(EventKind::StoreError, {},
                  "store " + options.store + ": " + std::to_string(result.rejected) +
-                     " message(s) not stored, " + (result.disk_full ? "disk full: " : "") +
-                     result.error + "; refused (nothing accepted before is lost)");
+                     " message(s) not stored, " + result.error +
+                     "; refused (nothing accepted before is lost)");
             for (auto& envelope : awaiting_commit) {
-                rep.reply(envelope,
-                          encode_response(status::kProxyFailed,
-                                          "Proxy store could not take the message (" +
-                                              std::string(result.disk_full ? "disk full: " : "") +
-                                              result.error + "): message dropped"));
+                rep.reply(envelope, encode_response(status::kProxyFailed,
+                                                    "Proxy store could not take the message (" +
+                                                        result.error + "): message dropped"));
             }
         } else {
             for (auto& envelope : awaiting_commit)
