@@ -18,7 +18,11 @@
 // counted (REP inputs answer 482 "queue full"). For every queue:
 // delivered + dropped + queued == received.
 //
-// Stopping loses queued messages of a buffered proxy; the Stopped event says how many.
+// The REQ outputs ("REQ connects") are one pipeline per endpoint with up to `window` requests in
+// flight (a DEALER sending what a REQ sends behind an id envelope; core/src/proxy/pipeline.hpp);
+// Sub2Req and BufferedRep2Req deliver at least once. With `store`, their queue is an SQLite file
+// (core/src/proxy/sqlite_queue.hpp) that survives a restart; without, stopping loses the queued
+// messages, and the Stopped event says how many.
 #pragma once
 
 #include "zmqrpc/metrics.hpp"
@@ -45,7 +49,7 @@ enum class StoreSync {
     Interval,  // fsync at most every sync interval: a power cut loses up to that much
     Off,       // never: the kernel writes when it likes; a power cut can lose or damage the file
 };
-const char* to_string(StoreSync sync) noexcept;  // "always", "interval", "off"
+const char* to_string(StoreSync sync) noexcept;           // "always", "interval", "off"
 StoreSync store_sync_from_string(std::string_view text);  // throws ConfigError
 
 // The default window: see README "Pipelined delivery" for the measurement behind it.
