@@ -8,7 +8,7 @@
 #
 #   -n RUNS        full runs of the bench (default 6)
 #   --quick        pass --quick to the bench (smaller sizes, for trying the script)
-#   --only ID      one measurement (1..7), as zmqrpc_bench --only
+#   --only ID      one measurement (1..9), as zmqrpc_bench --only
 #   --compare REV  also build zmqrpc_bench at git revision REV (a worktree in build-rel-at-REV/)
 #                  and run the two binaries alternately, REV then this tree, RUNS times each, so a
 #                  change's cost is measured before and after on the same machine in the same
@@ -122,7 +122,8 @@ def number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 def headline(row, side):
-    """The one figure of a side: a median (rows 1, 4, 5, 6), a rate (2, 3) or an RSS (7)."""
+    """The one figure of a side: a median (rows 1, 4, 5, 6), a rate (2, 3, 8, 9), an RSS (7a, 7b)
+    or an RSS growth in KiB (7c; its sides are the durable and the in-memory queue, as row 9's)."""
     v = row.get(side)
     if v is None:  # row 4 compares the proxy with zmqrpc's own direct call
         v = row.get({"ours": "proxy", "raw": "direct"}[side])

@@ -9,6 +9,7 @@ namespace cli {
 namespace {
 // Each queued message is at least a std::string: 100 million of them is gigabytes already.
 constexpr std::uint64_t kMaxQueue = 100'000'000;
+constexpr std::uint64_t kMaxStoreBytes = std::uint64_t{1} << 50;
 }  // namespace
 
 Command add_proxy(CLI::App& parent) {
@@ -25,6 +26,10 @@ Command add_proxy(CLI::App& parent) {
         std::string retry_interval = seconds_text(kDefaults.retry_interval);
         std::string heartbeat_interval = seconds_text(kDefaults.output.pub_heartbeat_interval);
         std::string queue = std::to_string(kDefaults.queue_capacity);
+        std::string window = std::to_string(kDefaults.window);
+        std::string store;
+        std::string store_max_bytes = std::to_string(kDefaults.store_max_bytes);
+        std::string fsync = zmqrpc::to_string(kDefaults.store_sync);
         bool events = false;
         CredentialOptions in_credentials, out_credentials;
     };
@@ -65,6 +70,24 @@ Command add_proxy(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("--queue", args->queue, "queue capacity in messages, 1 to 100000000")
         ->type_name("N")
+        ->capture_default_str();
+    app->add_option("--window", args->window,
+                    "*2req kinds: requests in flight per --out-req endpoint, 1 to 100000 (1: "
+                    "wait for each reply, as pyzmqrpc does)")
+        ->type_name("N")
+        ->capture_default_str();
+    app->add_option("--store", args->store,
+                    "sub2req, buffered-rep2req: keep the queue in this SQLite file, so that a "
+                    "restart or a kill loses nothing accepted (a bad file is moved aside)")
+        ->type_name("PATH");
+    app->add_option("--store-max-bytes", args->store_max_bytes,
+                    "with --store: payload bytes it may hold; more input is refused (0: no limit)")
+        ->type_name("BYTES")
+        ->capture_default_str();
+    app->add_option("--fsync", args->fsync,
+                    "with --store: always (every commit reaches the disk), interval (every "
+                    "second), off (when the kernel likes); a kill loses nothing with any")
+        ->type_name("POLICY")
         ->capture_default_str();
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
     args->in_credentials.add(*app, "in-", "for the input side");
@@ -118,6 +141,22 @@ Command add_proxy(CLI::App& parent) {
             options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
             options.queue_capacity =
                 static_cast<std::size_t>(whole_number_option(args->queue, "--queue", 1, kMaxQueue));
+            options.window =
+                static_cast<std::size_t>(whole_number_option(args->window, "--window", 1, 100000));
+            options.store = args->store;
+            options.store_max_bytes =
+                whole_number_option(args->store_max_bytes, "--store-max-bytes", 0, kMaxStoreBytes);
+            try {
+                options.store_sync = zmqrpc::store_sync_from_string(args->fsync);
+            } catch (const zmqrpc::ConfigError& e) {
+                throw Failure{kUsage, std::string("--fsync: ") + e.what()};
+            }
+            const bool storable =
+                kind == zmqrpc::ProxyKind::Sub2Req || kind == zmqrpc::ProxyKind::BufferedRep2Req;
+            if (!args->store.empty() && !storable) {
+                throw Failure{kUsage, "--store is for sub2req and buffered-rep2req, not " +
+                                          std::string(zmqrpc::to_string(kind))};
+            }
             auto bus = std::make_shared<zmqrpc::EventBus>();
             options.events = bus;
             std::optional<EventPrinter> printer;
@@ -133,7 +172,12 @@ Command add_proxy(CLI::App& parent) {
             for (const auto& r : args->out_req)
                 out += (out.empty() ? "req " : ", req ") + r;
             std::cout << "zmqrpc proxy " << zmqrpc::to_string(kind) << ": ready; in " << in
-                      << "; out " << out << std::endl;
+                      << "; out " << out;
+            if (!options.store.empty()) {
+                std::cout << "; store " << options.store << " (" << proxy.metrics().queue.recovered
+                          << " message(s) recovered)";
+            }
+            std::cout << std::endl;
             run_until_stopped([&] { return proxy.metrics(); });
             proxy.stop();
             std::cerr << counters_line(proxy.metrics()) << std::endl;

@@ -36,6 +36,7 @@ bool worth_a_look(zmqrpc::EventKind kind) {
         case K::HandshakeFailed:
         case K::QueueFull:
         case K::QueueDrained:
+        case K::StoreError:
         case K::RequestFailed:
         case K::Error:
             return true;

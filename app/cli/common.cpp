@@ -300,6 +300,11 @@ std::string counters_line(const zmqrpc::MetricsSnapshot& m) {
         out << "; queue " << q.fill << "/" << q.capacity << " (high-water " << q.high_water
             << "), received " << q.received << ", delivered " << q.delivered << ", dropped "
             << q.dropped;
+        if (q.recovered > 0) out << " (recovered " << q.recovered << " from the store)";
+        if (q.window > 0) out << ", window " << q.window << ", in flight " << q.in_flight;
+        if (q.redelivered > 0) out << ", redelivered " << q.redelivered;
+        if (q.stale_replies > 0) out << ", stale replies " << q.stale_replies;
+        if (q.durable) out << ", stored " << q.fill_bytes << " B";
     }
     for (const auto& s : m.sockets) {
         out << "; " << s.role << " " << s.endpoint << " " << zmqrpc::to_string(s.connection);

@@ -81,6 +81,7 @@ void TestEvents::eventKindNames_data() {
         {EventKind::SocketRecreated, "socket-recreated"},
         {EventKind::QueueFull, "queue-full"},
         {EventKind::QueueDrained, "queue-drained"},
+        {EventKind::StoreError, "store-error"},
         {EventKind::RequestFailed, "request-failed"},
         {EventKind::BadMessage, "bad-message"},
         {EventKind::Error, "error"},

@@ -235,6 +235,22 @@ const std::vector<ValidationCase>& validationCases() {
                              {{"socket", "dealer"}, {"endpoint", "tcp://*:5620"}}));
          },
          true, S::Error, "ext", "", "socket", "'dealer' is not one of: pub, rep"},
+        // A store file holds one proxy's queue.
+        {"two stores in one file",
+         [](Topology& t) {
+             t.set_property("site-proxy", "store", "/var/lib/zmqrpc/q.db");
+             t.add_node(node("site-proxy-2", NodeKind::Sub2Req, "site",
+                             {{"store", "/var/lib/zmqrpc/q.db"}}));
+         },
+         true, S::Error, "site-proxy-2", "", "store",
+         "store /var/lib/zmqrpc/q.db on host 'site' is also node 'site-proxy''s"},
+        {"same store path on another host is fine",
+         [](Topology& t) {
+             t.set_property("site-proxy", "store", "/var/lib/zmqrpc/q.db");
+             t.add_node(node("cloud-buffer", NodeKind::BufferedRep2Req, "cloud",
+                             {{"rep_bind", "tcp://*:5699"}, {"store", "/var/lib/zmqrpc/q.db"}}));
+         },
+         false, S::Error, "cloud-buffer", "", "store", "also node"},
         // 2. binds
         {"two binds", [](Topology& t) { t.set_property("sampler-2", "bind", "tcp://*:5601"); },
          true, S::Error, "sampler-2", "", "bind",
@@ -623,7 +639,8 @@ void TestTopology::propertyOrder_data() {
     QTest::newRow("sub2req") << NodeKind::Sub2Req
                              << QByteArray(
                                     "input_credentials,output_credentials,queue_capacity,"
-                                    "req_timeout,retry_interval");
+                                    "req_timeout,retry_interval,window,store,store_max_bytes,"
+                                    "fsync");
     QTest::newRow("sub2pub") << NodeKind::Sub2Pub
                              << QByteArray(
                                     "pub_bind,input_credentials,output_credentials,"
@@ -635,11 +652,12 @@ void TestTopology::propertyOrder_data() {
     QTest::newRow("rep2req") << NodeKind::Rep2Req
                              << QByteArray(
                                     "rep_bind,input_credentials,output_credentials,"
-                                    "queue_capacity,req_timeout");
+                                    "queue_capacity,req_timeout,window");
     QTest::newRow("buffered-rep2req") << NodeKind::BufferedRep2Req
                                       << QByteArray(
                                              "rep_bind,input_credentials,output_credentials,"
-                                             "queue_capacity,req_timeout,retry_interval");
+                                             "queue_capacity,req_timeout,retry_interval,"
+                                             "window,store,store_max_bytes,fsync");
     QTest::newRow("tap") << NodeKind::Tap << QByteArray("keep,credentials");
     QTest::newRow("external") << NodeKind::External
                               << QByteArray("socket,endpoint,heartbeat_interval,credentials");

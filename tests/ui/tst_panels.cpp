@@ -11,6 +11,7 @@
 #include "runtime/runtime_controller.hpp"
 #include "runtime/secret_store.hpp"
 
+#include <zmqrpc/proxy.hpp>
 #include <zmqrpc/topology.hpp>
 
 #include <QAbstractItemModel>
@@ -118,6 +119,7 @@ class TestPanels : public QObject {
     void endpointEditIsUndoableAndMerges();
     void invalidEndpointIsNotCommitted();
     void outOfRangeNumberIsNotCommitted();
+    void uplinkWindowAndStore();
     void jsonEditorRefusesInvalidJson();
     void resetToDefault();
     void refreshKeepsTheCaret();
@@ -272,7 +274,14 @@ void TestPanels::inspectorHasAnEditorPerSpec() {
                     QVERIFY(qobject_cast<QLineEdit*>(control));
                     break;
                 case zmqrpc::PropertyType::Integer:
-                    QVERIFY(qobject_cast<QSpinBox*>(control));
+                    // Wider than an int (a byte limit): a double spin box without decimals.
+                    if (spec.maximum > double(INT_MAX)) {
+                        auto* wide = qobject_cast<QDoubleSpinBox*>(control);
+                        QVERIFY(wide);
+                        QCOMPARE(wide->decimals(), 0);
+                    } else {
+                        QVERIFY(qobject_cast<QSpinBox*>(control));
+                    }
                     break;
                 case zmqrpc::PropertyType::Number:
                 case zmqrpc::PropertyType::Seconds: {
@@ -431,6 +440,50 @@ void TestPanels::outOfRangeNumberIsNotCommitted() {
     QVERIFY(nodeProperty(*doc, "site-proxy", "req_timeout").get<double>() <= 86400);
     QVERIFY(!zmqrpc::check_property(*zmqrpc::find_property_spec(NodeKind::Sub2Req, "req_timeout"),
                                     nodeProperty(*doc, "site-proxy", "req_timeout")));
+}
+
+// The site proxy's window, store and fsync policy (issue 13) are edited like any property:
+// a spin box within the library's limits, a path, a choice of the three policies.
+void TestPanels::uplinkWindowAndStore() {
+    auto doc = loadExample();
+    QVERIFY(doc);
+    InspectorWidget inspector(doc.get(), nullptr, nullptr);
+    showAsDock(&inspector);
+    inspector.showNode(QStringLiteral("site-proxy"));
+    auto* window = inspector.findChild<QSpinBox*>(QStringLiteral("window"));
+    QVERIFY(window);
+    QCOMPARE(window->minimum(), 1);
+    QCOMPARE(window->maximum(), 100000);
+    QCOMPARE(window->value(), static_cast<int>(zmqrpc::kDefaultWindow));
+    typeInto(window, QStringLiteral("0"));  // below the minimum: reverts
+    QCOMPARE(window->value(), static_cast<int>(zmqrpc::kDefaultWindow));
+    typeInto(window, QStringLiteral("64"));
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "window"), json(64));
+
+    auto* store = inspector.findChild<QLineEdit*>(QStringLiteral("store"));
+    QVERIFY(store);
+    typeInto(store, QStringLiteral("/var/lib/zmqrpc/site-proxy.db"));
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "store"), json("/var/lib/zmqrpc/site-proxy.db"));
+
+    auto* fsync = inspector.findChild<QComboBox*>(QStringLiteral("fsync"));
+    QVERIFY(fsync);
+    QCOMPARE(fsync->count(), 3);
+    QCOMPARE(fsync->currentText(), QStringLiteral("interval"));
+    const int always = fsync->findText(QStringLiteral("always"));
+    QVERIFY(always >= 0);
+    fsync->setCurrentIndex(always);
+    emit fsync->activated(always);
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "fsync"), json("always"));
+    // A byte limit is wider than an int: the editor holds it exactly.
+    auto* limit = inspector.findChild<QDoubleSpinBox*>(QStringLiteral("store_max_bytes"));
+    QVERIFY(limit);
+    QCOMPARE(limit->decimals(), 0);
+    typeInto(limit, QStringLiteral("8589934592"));  // 8 GiB
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "store_max_bytes"),
+                 json(std::int64_t{8589934592}));
+    // A Rep2Pub has no REQ output: no window.
+    QVERIFY(!zmqrpc::find_property_spec(NodeKind::Rep2Pub, "window"));
+    saveScreenshot(inspector.window(), QStringLiteral("inspector-uplink"));
 }
 
 void TestPanels::jsonEditorRefusesInvalidJson() {

@@ -484,6 +484,8 @@ class TstScene : public QObject {
         QCOMPARE(c.scene->nodeItem("site-proxy")->footerText(),
                  QStringLiteral("in 12.3/s \u00B7 out 4.5/s"));
         QCOMPARE(c.scene->nodeItem("sampler-1")->footerText(), QStringLiteral("out 4.5/s"));
+        QCOMPARE(c.scene->nodeItem("site-proxy")->queueText(),
+                 QStringLiteral("70 / 100 \u00B7 3 dropped"));
         QVERIFY(c.scene->nodeItem("sampler-3")->toolTip().contains("address in use"));
         QVERIFY2(c.scene->nodeItem("cloud-tap")
                      ->footerText()
@@ -502,6 +504,17 @@ class TstScene : public QObject {
         QVERIFY(uplink->toolTip().contains("credentials refused: wrong user or password"));
         QTest::qWait(50);
         QVERIFY(c.view->grab().save(shotPath(QStringLiteral("scene-overlay-states.png"))));
+
+        // A durable store (issue 13): its bytes on disk are shown too.
+        for (auto& n : snap.nodes) {
+            if (n.id != "site-proxy") continue;
+            n.metrics.queue.durable = true;
+            n.metrics.queue.fill_bytes = 3u << 20;
+            n.metrics.queue.store_limit_bytes = 4u << 20;
+        }
+        c.scene->applySnapshot(snap);
+        QCOMPARE(c.scene->nodeItem("site-proxy")->queueText(),
+                 QStringLiteral("70 / 100 \u00B7 3.0 MiB on disk \u00B7 3 dropped"));
 
         // An empty snapshot clears the overlay.
         c.scene->applySnapshot({});

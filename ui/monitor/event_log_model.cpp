@@ -23,6 +23,7 @@ EventLogRow::Tone EventLogModel::toneOf(EventKind kind, const QString& text) {
         case EventKind::CredentialsRefused:
         case EventKind::HandshakeFailed:
         case EventKind::RequestFailed:
+        case EventKind::StoreError:
         case EventKind::Error:
             return EventLogRow::Tone::Bad;
         case EventKind::StateChanged:

@@ -256,6 +256,31 @@ class IntegerEditor : public PropertyEditor {
     QSpinBox* spin_ = nullptr;
 };
 
+// An integer wider than a QSpinBox's int (a store's byte limit): a double spin box without
+// decimals, exact up to 2^53, committed as an integer.
+class WideIntegerEditor : public PropertyEditor {
+  public:
+    WideIntegerEditor(const PropertySpec& spec, QWidget* parent) : PropertyEditor(spec, parent) {
+        spin_ = new QDoubleSpinBox(this);
+        spin_->setObjectName(qs(spec.key));
+        spin_->setDecimals(0);
+        spin_->setRange(std::ceil(spec.minimum), std::floor(spec.maximum));
+        spin_->setGroupSeparatorShown(true);
+        addSpinBox(spin_);
+        connect(spin_, &QDoubleSpinBox::valueChanged, this, [this](double value) {
+            commitIfChanged(json(static_cast<std::int64_t>(std::llround(value))));
+        });
+    }
+
+  protected:
+    void showValue(const json& value, bool /*isSet*/) override {
+        if (value.is_number()) spin_->setValue(value.get<double>());
+    }
+
+  private:
+    QDoubleSpinBox* spin_ = nullptr;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Number, Seconds: a double spin box ("s" suffix for durations).
 
@@ -708,6 +733,8 @@ PropertyEditor* createPropertyEditor(const PropertySpec& spec, const QString& no
         case PropertyType::Endpoint:
             return new LineEditor(spec, parent);
         case PropertyType::Integer:
+            if (spec.maximum > double(INT_MAX) || spec.minimum < double(INT_MIN))
+                return new WideIntegerEditor(spec, parent);
             return new IntegerEditor(spec, parent);
         case PropertyType::Number:
         case PropertyType::Seconds:

@@ -30,6 +30,15 @@ QString countText(quint64 n) {
     return QString::number(n);
 }
 
+QString bytesText(quint64 n) {
+    if (n >= (quint64{1} << 30))
+        return QStringLiteral("%1 GiB").arg(static_cast<double>(n) / double(1 << 30), 0, 'f', 1);
+    if (n >= (quint64{1} << 20))
+        return QStringLiteral("%1 MiB").arg(static_cast<double>(n) / double(1 << 20), 0, 'f', 1);
+    if (n >= 1024) return QStringLiteral("%1 KiB").arg(static_cast<double>(n) / 1024.0, 0, 'f', 0);
+    return QStringLiteral("%1 B").arg(n);
+}
+
 double snap(double v) {
     return std::round(v / EditorDocument::kGrid) * EditorDocument::kGrid;
 }
@@ -182,7 +191,9 @@ void NodeItem::setStatus(const zmqrpc::NodeStatus* status) {
                          queueKnown_ != status->metrics.has_queue ||
                          queueFill_ != status->metrics.queue.fill ||
                          queueCapacity_ != status->metrics.queue.capacity ||
-                         queueDropped_ != status->metrics.queue.dropped;
+                         queueDropped_ != status->metrics.queue.dropped ||
+                         queueBytes_ != status->metrics.queue.fill_bytes ||
+                         queueDurable_ != status->metrics.queue.durable;
     if (!changed) return;  // a snapshot every 250 ms: repaint only what moved
     hasStatus_ = true;
     state_ = status->state;
@@ -193,6 +204,9 @@ void NodeItem::setStatus(const zmqrpc::NodeStatus* status) {
     queueFill_ = status->metrics.queue.fill;
     queueCapacity_ = status->metrics.queue.capacity;
     queueDropped_ = status->metrics.queue.dropped;
+    queueBytes_ = status->metrics.queue.fill_bytes;
+    queueByteLimit_ = status->metrics.queue.store_limit_bytes;
+    queueDurable_ = status->metrics.queue.durable;
     setOpacity(state_ == zmqrpc::NodeState::Remote ? 0.6 : 1.0);
     updateFooter();
     updateToolTip();
@@ -253,6 +267,9 @@ void NodeItem::updateFooter() {
         if (hasStatus_ && queueKnown_ && state_ == NodeState::Running) {
             queueText_ =
                 QStringLiteral("%1 / %2").arg(countText(queueFill_), countText(queueCapacity_));
+            // A store on disk: what it holds in bytes, against its limit.
+            if (queueDurable_)
+                queueText_ += QStringLiteral(" \u00B7 %1 on disk").arg(bytesText(queueBytes_));
             if (queueDropped_ > 0)
                 queueText_ += QStringLiteral(" \u00B7 %1 dropped").arg(countText(queueDropped_));
         } else {
@@ -403,8 +420,13 @@ void NodeItem::paint(QPainter* painter, const QStyleOptionGraphicsItem* option, 
         painter->setBrush(QColor(0xe6, 0xe8, 0xec));
         painter->drawRoundedRect(bar, 3.5, 3.5);
         if (hasStatus_ && queueKnown_ && queueCapacity_ > 0 && queueFill_ > 0) {
-            const double ratio = std::min(
-                1.0, static_cast<double>(queueFill_) / static_cast<double>(queueCapacity_));
+            double ratio = static_cast<double>(queueFill_) / static_cast<double>(queueCapacity_);
+            // A store is as full as the fuller of its two limits, messages and bytes.
+            if (queueDurable_ && queueByteLimit_ > 0) {
+                ratio = std::max(
+                    ratio, static_cast<double>(queueBytes_) / static_cast<double>(queueByteLimit_));
+            }
+            ratio = std::min(1.0, ratio);
             const QColor fillColor = ratio > 0.9   ? style::errorColor()
                                      : ratio > 0.5 ? style::warnColor()
                                                    : style::okColor();

@@ -56,6 +56,7 @@ class NodeItem : public QGraphicsItem {
     bool hasStatus() const noexcept { return hasStatus_; }
     zmqrpc::NodeState state() const noexcept { return state_; }
     QString footerText() const { return footer_; }
+    QString queueText() const { return queueText_; }
 
     // Card height for a node with this many port rows (its position is the top-left corner).
     double height() const noexcept { return height_; }
@@ -101,6 +102,8 @@ class NodeItem : public QGraphicsItem {
     double rateIn_ = 0, rateOut_ = 0;
     bool queueKnown_ = false;
     quint64 queueFill_ = 0, queueCapacity_ = 0, queueDropped_ = 0;
+    quint64 queueBytes_ = 0, queueByteLimit_ = 0;  // a durable store's (metrics queue.durable)
+    bool queueDurable_ = false;
     QString footer_;
     QString queueText_;
     QString stateText_;

@@ -43,6 +43,8 @@ const char* to_string(EventKind kind) noexcept {
             return "queue-full";
         case EventKind::QueueDrained:
             return "queue-drained";
+        case EventKind::StoreError:
+            return "store-error";
         case EventKind::RequestFailed:
             return "request-failed";
         case EventKind::BadMessage:

@@ -59,8 +59,20 @@ namespace {
 
 nlohmann::json queue_json(const QueueSnapshot& q) {
     return {
-        {"capacity", q.capacity}, {"fill", q.fill},           {"high_water", q.high_water},
-        {"received", q.received}, {"delivered", q.delivered}, {"dropped", q.dropped},
+        {"capacity", q.capacity},
+        {"fill", q.fill},
+        {"high_water", q.high_water},
+        {"received", q.received},
+        {"delivered", q.delivered},
+        {"dropped", q.dropped},
+        {"recovered", q.recovered},
+        {"fill_bytes", q.fill_bytes},
+        {"in_flight", q.in_flight},
+        {"redelivered", q.redelivered},
+        {"stale_replies", q.stale_replies},
+        {"window", q.window},
+        {"durable", q.durable},
+        {"store_limit_bytes", q.store_limit_bytes},
     };
 }
 
@@ -135,6 +147,15 @@ MetricsSnapshot MetricsSnapshot::from_json(const nlohmann::json& value) {
         m.queue.received = q.at("received").get<std::uint64_t>();
         m.queue.delivered = q.at("delivered").get<std::uint64_t>();
         m.queue.dropped = q.at("dropped").get<std::uint64_t>();
+        // Added with the durable queue (issue 13): a runner of an older version sends none.
+        m.queue.recovered = q.value("recovered", std::uint64_t{0});
+        m.queue.fill_bytes = q.value("fill_bytes", std::uint64_t{0});
+        m.queue.in_flight = q.value("in_flight", std::uint64_t{0});
+        m.queue.redelivered = q.value("redelivered", std::uint64_t{0});
+        m.queue.stale_replies = q.value("stale_replies", std::uint64_t{0});
+        m.queue.window = q.value("window", std::uint64_t{0});
+        m.queue.durable = q.value("durable", false);
+        m.queue.store_limit_bytes = q.value("store_limit_bytes", std::uint64_t{0});
         for (const auto& j : value.at("sockets")) {
             SocketSnapshot s;
             s.role = j.at("role").get<std::string>();

@@ -536,6 +536,12 @@ void RepInput::open() {
     Reporter reporter{&host_.stats(), host_.events()};
     socket_ = std::make_unique<MonitoredSocket>(*host_.context(), zmq::socket_type::router, *stats_,
                                                 reporter, max_message_size_);
+    // A ROUTER drops a reply, silently, when its peer's pipe holds libzmq's default of 1000: a
+    // pipelining client (our proxies' window, 1000 by default) can have that many replies
+    // queued while it is busy. libzmq's view of what the peer has read also lags by up to half
+    // the mark, so 1000 in flight already lost replies (tests/bench row 8, 1 run in 3). Like a
+    // PUB's, the mark is 100000: memory stays bounded per client.
+    socket_->socket().set(zmq::sockopt::sndhwm, kRepSendHwm);
     socket_->require_credentials(credentials_);
     socket_->bind(bind_);
     host_.watch(socket_->socket(), ZMQ_POLLIN, [this](short) { on_readable(); });

@@ -129,6 +129,9 @@ class SubInput {
     std::vector<Link> links_;  // fixed size after construction
 };
 
+// Replies a REP input (a ROUTER) queues for one client before libzmq drops them.
+inline constexpr int kRepSendHwm = 100000;
+
 // A REQ client's return address on the ROUTER, and the request id frames before the delimiter.
 using Envelope = std::vector<zmq::message_t>;
 

@@ -40,6 +40,14 @@ QueueSnapshot QueueStats::snapshot() const {
     q.received = received.get();
     q.delivered = delivered.get();
     q.dropped = dropped.get();
+    q.recovered = recovered.get();
+    q.fill_bytes = fill_bytes.get();
+    q.in_flight = in_flight.get();
+    q.redelivered = redelivered.get();
+    q.stale_replies = stale_replies.get();
+    q.window = window.get();
+    q.durable = durable.load(std::memory_order_relaxed);
+    q.store_limit_bytes = store_limit_bytes.get();
     return q;
 }
 

@@ -80,6 +80,8 @@ struct SocketStats {
 
 struct QueueStats {
     Counter capacity, fill, high_water, received, delivered, dropped;
+    Counter recovered, fill_bytes, in_flight, redelivered, stale_replies, window, store_limit_bytes;
+    std::atomic<bool> durable{false};
     void set_fill(std::uint64_t n) noexcept {
         fill.set(n);
         if (n > high_water.get()) high_water.set(n);

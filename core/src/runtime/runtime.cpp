@@ -589,18 +589,33 @@ struct Runtime::Impl {
             ls.endpoint = ep->second;
             ls.active = true;
             const bool sub = link.to.node == connector.node;
-            for (const auto& s : slot.instance->metrics().sockets) {
-                if (sub ? (s.role == "sub" && s.endpoint == ls.endpoint) : s.role == "req") {
-                    ls.connection = s.connection;
-                    ls.heartbeat = s.heartbeat;
-                    ls.heartbeat_timeout = s.heartbeat_timeout;
-                    ls.last_message_age = s.last_message_age;
-                    ls.ever_heard = s.ever_heard;
-                    ls.messages = sub ? s.messages_in : s.messages_out;
-                    ls.recreates = s.recreates;
-                    ls.connect_retries = s.connect_retries;
+            const auto metrics = slot.instance->metrics();
+            // A SUB, and a proxy's REQ output (one pipeline per endpoint), has statistics of its
+            // own per endpoint; a sender's one REQ serves all of its links.
+            const SocketSnapshot* match = nullptr;
+            for (const auto& s : metrics.sockets) {
+                if (s.role == (sub ? "sub" : "req") && s.endpoint == ls.endpoint) {
+                    match = &s;
                     break;
                 }
+            }
+            if (!match && !sub) {
+                for (const auto& s : metrics.sockets) {
+                    if (s.role == "req") {
+                        match = &s;
+                        break;
+                    }
+                }
+            }
+            if (match) {
+                ls.connection = match->connection;
+                ls.heartbeat = match->heartbeat;
+                ls.heartbeat_timeout = match->heartbeat_timeout;
+                ls.last_message_age = match->last_message_age;
+                ls.ever_heard = match->ever_heard;
+                ls.messages = sub ? match->messages_in : match->messages_out;
+                ls.recreates = match->recreates;
+                ls.connect_retries = match->connect_retries;
             }
         } else {
             std::string error;

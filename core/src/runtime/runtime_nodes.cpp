@@ -349,6 +349,13 @@ class ProxyInstance final : public NodeInstance {
         if (config_.has("retry_interval"))
             options.retry_interval = config_.seconds("retry_interval");
         options.queue_capacity = static_cast<std::size_t>(config_.number("queue_capacity"));
+        if (config_.has("window"))
+            options.window = static_cast<std::size_t>(config_.number("window"));
+        if (config_.has("store")) options.store = config_.text("store");
+        if (config_.has("store_max_bytes"))
+            options.store_max_bytes = static_cast<std::uint64_t>(config_.number("store_max_bytes"));
+        if (config_.has("fsync"))
+            options.store_sync = store_sync_from_string(config_.text("fsync"));
         proxy_ = std::make_unique<Proxy>(kind_, std::move(options));
         proxy_->start();
     }

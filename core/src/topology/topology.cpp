@@ -227,6 +227,33 @@ PropertySpec retry_interval() {
                 "pause between retries of an undeliverable message", false,
                 seconds_of(kProxyDefaults.retry_interval), 0.001, 3600);
 }
+PropertySpec window() {
+    return spec("window", PropertyType::Integer, "Window",
+                "requests in flight per downstream endpoint; 1: the next one waits for the "
+                "reply, as pyzmqrpc does",
+                false, static_cast<std::int64_t>(kProxyDefaults.window), 1, 100000);
+}
+PropertySpec store() {
+    return spec("store", PropertyType::String, "Store",
+                "keep the queue in this SQLite file, so that a restart loses nothing; empty: "
+                "in memory",
+                false, "");
+}
+PropertySpec store_max_bytes() {
+    return spec("store_max_bytes", PropertyType::Integer, "Store limit (bytes)",
+                "payload bytes the store may hold; further input is refused and counted; 0: no "
+                "limit",
+                false, static_cast<std::int64_t>(kProxyDefaults.store_max_bytes), 0,
+                static_cast<double>(std::int64_t{1} << 50));
+}
+PropertySpec fsync() {
+    PropertySpec s = spec("fsync", PropertyType::Choice, "Fsync",
+                          "when the store's writes reach the disk: always (every commit), "
+                          "interval (every second), off",
+                          false, to_string(kProxyDefaults.store_sync));
+    s.choices = {"always", "interval", "off"};
+    return s;
+}
 PropertySpec proxy_heartbeat_interval() {
     return spec("heartbeat_interval", PropertyType::Seconds, "Heartbeat interval",
                 "own heartbeats on the PUB; upstream heartbeats are passed on anyway", false,
@@ -280,8 +307,15 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
                                  "presents to publishers"),
             };
         case NodeKind::Sub2Req:
-            return {input_credentials(), output_credentials(), queue_capacity(), req_timeout(),
-                    retry_interval()};
+            return {input_credentials(),
+                    output_credentials(),
+                    queue_capacity(),
+                    req_timeout(),
+                    retry_interval(),
+                    window(),
+                    store(),
+                    store_max_bytes(),
+                    fsync()};
         case NodeKind::Sub2Pub:
             return {pub_bind(),       input_credentials(),        output_credentials(),
                     queue_capacity(), proxy_heartbeat_interval(), hwm()};
@@ -294,11 +328,19 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
                     proxy_heartbeat_interval(),
                     hwm()};
         case NodeKind::Rep2Req:
-            return {rep_bind(), input_credentials(), output_credentials(), queue_capacity(),
-                    req_timeout()};
-        case NodeKind::BufferedRep2Req:
             return {rep_bind(),       input_credentials(), output_credentials(),
-                    queue_capacity(), req_timeout(),       retry_interval()};
+                    queue_capacity(), req_timeout(),       window()};
+        case NodeKind::BufferedRep2Req:
+            return {rep_bind(),
+                    input_credentials(),
+                    output_credentials(),
+                    queue_capacity(),
+                    req_timeout(),
+                    retry_interval(),
+                    window(),
+                    store(),
+                    store_max_bytes(),
+                    fsync()};
         case NodeKind::Tap:
             return {
                 spec("keep", PropertyType::Integer, "Messages kept", "messages kept for viewing",

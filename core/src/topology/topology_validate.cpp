@@ -161,9 +161,11 @@ class Validator {
 
     std::vector<Problem> run() {
         std::vector<Bind> binds;
+        std::vector<std::pair<const Node*, std::string>> stores;
         for (const Node& node : t_.nodes()) {
             check_node(node);
             check_binds(node, binds);
+            check_store(node, stores);
             check_connections(node);
             check_host(node);
         }
@@ -188,6 +190,24 @@ class Validator {
                 add(Severity::Error, node.id, {}, spec.key, *problem);
             }
         }
+    }
+
+    // Two proxies on one host cannot share a store file: the second would find it locked.
+    void check_store(const Node& node, std::vector<std::pair<const Node*, std::string>>& seen) {
+        if (!find_property_spec(node.kind, "store")) return;
+        const auto& value = node.property("store");
+        if (!value.is_string() || value.get_ref<const std::string&>().empty()) return;
+        const std::string path = value.get<std::string>();
+        const std::string host = t_.node_host(node);
+        for (const auto& [other, other_path] : seen) {
+            if (other_path == path && t_.node_host(*other) == host) {
+                add(Severity::Error, node.id, {}, "store",
+                    "store " + path + " on host '" + host + "' is also node '" + other->id +
+                        "''s: one file holds one queue");
+                return;
+            }
+        }
+        seen.emplace_back(&node, path);
     }
 
     // 2. Two binds on one host:port (path, name).

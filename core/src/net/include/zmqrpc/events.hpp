@@ -36,6 +36,7 @@ enum class EventKind {
     SocketRecreated,     // a SUB (heartbeat) or REQ (timeout, error) socket was rebuilt
     QueueFull,           // a proxy queue reached capacity: further input is dropped
     QueueDrained,        // a full queue has room again (text says how many were dropped meanwhile)
+    StoreError,          // a durable store: moved aside at start, a write failed, the disk is full
     RequestFailed,       // a REQ send timed out, was refused, or failed
     BadMessage,          // invalid input refused (not JSON, not UTF-8, multipart, ...)
     Error,               // anything else worth a human's eye

@@ -62,8 +62,17 @@ struct QueueSnapshot {
     std::uint64_t received = 0;    // offered to the queue
     std::uint64_t delivered = 0;   // handed to the output successfully
     std::uint64_t dropped = 0;     // refused (full) or given up (delivery failed)
-    // Invariant: delivered + dropped + fill == received (modulo one message in flight, which is
-    // counted in fill until its outcome is known).
+    // Invariant: delivered + dropped + fill == received. A message in flight is counted in fill
+    // until its outcome is known; messages a durable store held when the proxy started are
+    // counted in received (and in recovered), so the balance holds across a restart.
+    std::uint64_t recovered = 0;      // found in the durable store at start (part of received)
+    std::uint64_t fill_bytes = 0;     // payload bytes queued now
+    std::uint64_t in_flight = 0;      // sent downstream, reply awaited (part of fill)
+    std::uint64_t redelivered = 0;    // sends of a message that had been sent before
+    std::uint64_t stale_replies = 0;  // replies whose request was no longer in flight: discarded
+    std::uint64_t window = 0;         // requests in flight allowed per endpoint (0: no REQ output)
+    bool durable = false;             // the queue is a store on disk (--store)
+    std::uint64_t store_limit_bytes = 0;  // its byte limit (0: none)
 };
 
 struct MetricsSnapshot {

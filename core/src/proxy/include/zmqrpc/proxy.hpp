@@ -18,15 +18,22 @@
 // counted (REP inputs answer 482 "queue full"). For every queue:
 // delivered + dropped + queued == received.
 //
-// Stopping loses queued messages of a buffered proxy; the Stopped event says how many.
+// The REQ outputs ("REQ connects") are one pipeline per endpoint with up to `window` requests in
+// flight (a DEALER sending what a REQ sends behind an id envelope; core/src/proxy/pipeline.hpp);
+// Sub2Req and BufferedRep2Req deliver at least once. With `store`, their queue is an SQLite file
+// (core/src/proxy/sqlite_queue.hpp) that survives a restart; without, stopping loses the queued
+// messages, and the Stopped event says how many.
 #pragma once
 
 #include "zmqrpc/metrics.hpp"
 #include "zmqrpc/options.hpp"
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace zmqrpc {
 
@@ -35,12 +42,34 @@ const char* to_string(ProxyKind kind) noexcept;  // "sub2req", ...
 // Parses "sub2req", "sub2pub", "rep2pub", "rep2req", "buffered-rep2req"; throws ConfigError.
 ProxyKind proxy_kind_from_string(std::string_view text);
 
+// When a durable store's writes reach the disk (`--fsync`). Every committed message survives a
+// kill of the process whichever is chosen: the kernel has it. They differ on a power cut.
+enum class StoreSync {
+    Always,    // fsync at every commit: a power cut loses nothing that was accepted
+    Interval,  // fsync at most every sync interval: a power cut loses up to that much
+    Off,       // never: the kernel writes when it likes; a power cut can lose or damage the file
+};
+const char* to_string(StoreSync sync) noexcept;           // "always", "interval", "off"
+StoreSync store_sync_from_string(std::string_view text);  // throws ConfigError
+
+// The default window: see README "Pipelined delivery" for the measurement behind it.
+inline constexpr std::size_t kDefaultWindow = 1000;
+
 struct ProxyOptions : CommonOptions {
     InputOptions input;    // rep_bind for Rep*, sub_connect for Sub*
     OutputOptions output;  // pub_bind for *2Pub, req_connect for *2Req
     std::size_t queue_capacity = 100000;
     // Sub2Req / BufferedRep2Req: pause between retries of an undeliverable message.
     std::chrono::milliseconds retry_interval = 100ms;
+    // Sub2Req, Rep2Req, BufferedRep2Req: requests in flight per output endpoint (`--window`).
+    // 1 is pyzmqrpc's behaviour: the next request goes out after the reply to the last one.
+    std::size_t window = kDefaultWindow;
+    // Sub2Req, BufferedRep2Req: keep the queue in this SQLite file (`--store`); empty: in RAM.
+    std::string store;
+    // The store's limit on payload bytes; 0: none (the queue_capacity in messages still holds).
+    std::uint64_t store_max_bytes = std::uint64_t{1} << 30;
+    StoreSync store_sync = StoreSync::Interval;
+    std::chrono::milliseconds store_sync_interval = 1000ms;
 };
 
 class Proxy {
