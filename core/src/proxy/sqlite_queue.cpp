@@ -421,6 +421,13 @@ CommitResult SqliteQueue::commit() {
         if (sqlite3_get_autocommit(db_) == 0) step_once(stmts_->rollback);
         result.rejected = staged_.size();
         result.error = result.disk_full ? "disk full: " + why : why;
+        if (result.disk_full) {
+            // On a small disk the WAL itself can be what fills it: it grows until a checkpoint
+            // (1000 pages) and is then reused, never shrunk below journal_size_limit. Copy what
+            // it holds into the database and truncate it now, so that the next commit finds the
+            // room its deletes left instead of waiting for the next interval's checkpoint.
+            sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+        }
         staged_.clear();
         staged_bytes_ = 0;
         // The acknowledgements stay in acked_ for the next commit. The seqs of the rejected
