@@ -586,8 +586,9 @@ void TestPipeline::fullDiskRefusesAndKeepsServing() {
     QVERIFY(events.waitFor(EventKind::StoreError, 1000ms));
     QVERIFY2(events.dump().contains(QStringLiteral("disk full")), qPrintable(events.dump()));
     QVERIFY(accepted > 0);
+    QVERIFY2(waitUntil([&] { return proxy.metrics().queue.fill == std::uint64_t(accepted); }),
+             qPrintable(queueText(proxy.metrics().queue)));
     auto q = proxy.metrics().queue;
-    QCOMPARE(q.fill, std::uint64_t(accepted));
     QVERIFY2(balanced(q), qPrintable(queueText(q)));
     // Still serving: a heartbeat is answered at once.
     QCOMPARE(decode_response(client.request(kHeartbeat)).status_code, 200);

@@ -361,8 +361,10 @@ struct Proxy::Impl final : detail::Actor {
     void commit() {
         auto result = queue->commit();
         auto& q = stats_.queue;
+        // The counters first: a client that got its answer reads metrics that include it.
+        if (result.rejected > 0) q.dropped.add(result.rejected);
+        update_fill();
         if (result.rejected > 0) {
-            q.dropped.add(result.rejected);
             stats_.errors.add();
             emit(EventKind::StoreError, {},
                  "store " + options.store + ": " + std::to_string(result.rejected) +
@@ -378,7 +380,6 @@ struct Proxy::Impl final : detail::Actor {
                 rep.reply(envelope, encode_response(status::kOk, "OK"));
         }
         awaiting_commit.clear();
-        update_fill();
         dispatch();
     }
 
