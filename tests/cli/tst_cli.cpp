@@ -9,6 +9,7 @@
 // and print the resolved endpoint on their ready line; PUB endpoints use a free port from below
 // the ephemeral range (testutil's freeTcpEndpoint). Every wait is bounded and
 // every child is killed by its RAII wrapper when a test fails.
+#include "child_process.hpp"
 #include "status_table.hpp"
 #include "testutil.hpp"
 
@@ -44,102 +45,6 @@ const char* const kUnknownFunctionText =
 QString cliPath() {
     return QStringLiteral(ZMQRPC_CLI);
 }
-
-QStringList nonEmptyLines(const QString& text) {
-    return text.split(QLatin1Char('\n'), Qt::SkipEmptyParts);
-}
-
-// One child process running the CLI; killed (and reaped) when it goes out of scope.
-class Child {
-  public:
-    Child() = default;
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child() { kill(); }
-
-    void start(const QStringList& args,
-               const std::optional<QProcessEnvironment>& env = std::nullopt) {
-        args_ = args;
-        if (env) process_.setProcessEnvironment(*env);
-        // Should this test process die without running destructors (a crash, the CTest
-        // timeout), the kernel kills the child too.
-        process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-        process_.start(cliPath(), args);
-        process_.closeWriteChannel();
-    }
-    bool waitStarted(int ms = 3000) { return process_.waitForStarted(ms); }
-    bool running() const { return process_.state() != QProcess::NotRunning; }
-    bool signal(int sig) const {
-        auto pid = process_.processId();
-        return pid > 0 && ::kill(static_cast<pid_t>(pid), sig) == 0;
-    }
-    void kill() {
-        if (process_.state() == QProcess::NotRunning) return;
-        process_.kill();
-        process_.waitForFinished(3000);
-    }
-
-    // Reads whatever is pending on stdout and stderr.
-    void drain() {
-        out_ += process_.readAllStandardOutput();
-        err_ += process_.readAllStandardError();
-    }
-    // Polls `predicate` (after reading pending output) until it holds, the process ended, or
-    // `ms` passed. Returns the last result.
-    template <class Predicate>
-    bool waitFor(Predicate&& predicate, int ms) {
-        QElapsedTimer timer;
-        timer.start();
-        for (;;) {
-            drain();
-            if (predicate()) return true;
-            if (!running() || timer.elapsed() >= ms) {
-                drain();
-                return predicate();
-            }
-            // Both channels are read while waiting; this returns early on stdout data only.
-            process_.waitForReadyRead(20);
-        }
-    }
-    // The next complete line of stdout (without its newline), waiting up to `ms`.
-    std::optional<QString> nextLine(int ms = 3000) {
-        waitFor([this] { return out_.indexOf('\n', consumed_) >= 0; }, ms);
-        auto end = out_.indexOf('\n', consumed_);
-        if (end < 0) return std::nullopt;
-        QString line = QString::fromUtf8(out_.mid(consumed_, end - consumed_));
-        consumed_ = end + 1;
-        return line;
-    }
-    // Waits for the end; false (and the child still running) on timeout.
-    bool waitFinished(int ms = 3000) {
-        bool done = process_.state() == QProcess::NotRunning || process_.waitForFinished(ms);
-        drain();
-        return done;
-    }
-    bool normalExit() const {
-        return process_.state() == QProcess::NotRunning &&
-               process_.exitStatus() == QProcess::NormalExit;
-    }
-    int exitCode() const { return process_.exitCode(); }
-    QString out() const { return QString::fromUtf8(out_); }
-    QString err() const { return QString::fromUtf8(err_); }
-    QStringList outLines() const { return nonEmptyLines(out()); }
-    // For failure messages.
-    QString describe() const {
-        return QStringLiteral("zmqrpc %1\n  exit %2 (%3)\n  stdout: %4\n  stderr: %5")
-            .arg(args_.join(QLatin1Char(' ')))
-            .arg(process_.exitCode())
-            .arg(running() ? QStringLiteral("still running")
-                           : (normalExit() ? QStringLiteral("normal") : QStringLiteral("crash")))
-            .arg(out(), err());
-    }
-
-  private:
-    QProcess process_;
-    QStringList args_;
-    QByteArray out_, err_;
-    qsizetype consumed_ = 0;
-};
 
 // A finished run of the CLI.
 struct Run {

@@ -18,6 +18,7 @@
 //
 // The kill delays come from a seeded generator; the seed is printed. ZMQRPC_TEST_SEED=N repeats
 // a run's kill schedule (the timing of the machine itself is not repeatable).
+#include "child_process.hpp"
 #include "testutil.hpp"
 
 #include <QDir>
@@ -64,90 +65,6 @@ constexpr int kDrainMs = 30000;       // until a restarted proxy has delivered e
 constexpr int kFinishMs = 5000;       // from SIGTERM to the exit
 constexpr int kRequestMs = 250;       // the kill tests' client: a reply takes about a millisecond
 constexpr int kSlowRequestMs = 3000;  // the other tests' client: nothing is killed there
-
-// One child process running the CLI; killed (SIGKILL) and reaped when it goes out of scope.
-class Child {
-  public:
-    Child() = default;
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-    ~Child() { kill(); }
-
-    void start(const QStringList& args) {
-        args_ = args;
-        // Should this test process die without running destructors, the kernel kills the child.
-        process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-        process_.start(cliPath(), args);
-        process_.closeWriteChannel();
-    }
-    bool running() const { return process_.state() != QProcess::NotRunning; }
-    qint64 pid() const { return process_.processId(); }
-    bool signal(int sig) const {
-        auto pid = process_.processId();
-        return pid > 0 && ::kill(static_cast<pid_t>(pid), sig) == 0;
-    }
-    // SIGKILL, and waits until the process is gone (its port and store lock are free then).
-    void kill() {
-        if (process_.state() == QProcess::NotRunning) return;
-        process_.kill();
-        process_.waitForFinished(kFinishMs);
-        drain();
-    }
-    void drain() {
-        out_ += process_.readAllStandardOutput();
-        err_ += process_.readAllStandardError();
-    }
-    // Polls `predicate` (after reading pending output) until it holds, the process ended, or
-    // `ms` passed. Returns the last result.
-    template <class Predicate>
-    bool waitFor(Predicate&& predicate, int ms) {
-        QElapsedTimer timer;
-        timer.start();
-        for (;;) {
-            drain();
-            if (predicate()) return true;
-            if (!running() || timer.elapsed() >= ms) {
-                drain();
-                return predicate();
-            }
-            process_.waitForReadyRead(10);
-        }
-    }
-    // The first line of stdout (the ready line), waiting up to `ms`.
-    std::optional<QString> firstLine(int ms) {
-        waitFor([this] { return out_.contains('\n'); }, ms);
-        const auto end = out_.indexOf('\n');
-        if (end < 0) return std::nullopt;
-        return QString::fromUtf8(out_.left(end));
-    }
-    bool waitFinished(int ms) {
-        bool done = process_.state() == QProcess::NotRunning || process_.waitForFinished(ms);
-        drain();
-        return done;
-    }
-    bool cleanExit() const {
-        return process_.state() == QProcess::NotRunning &&
-               process_.exitStatus() == QProcess::NormalExit && process_.exitCode() == 0;
-    }
-    QString out() const { return QString::fromUtf8(out_); }
-    QString err() const { return QString::fromUtf8(err_); }
-    QString describe() const {
-        QString err = QString::fromUtf8(err_);
-        if (err.size() > 6000) err = QStringLiteral("...") + err.right(6000);
-        return QStringLiteral("zmqrpc %1\n  exit %2 (%3)\n  stdout: %4\n  stderr: %5")
-            .arg(args_.join(QLatin1Char(' ')))
-            .arg(process_.exitCode())
-            .arg(running()                                       ? QStringLiteral("still running")
-                 : process_.exitStatus() == QProcess::NormalExit ? QStringLiteral("normal")
-                                                                 : QStringLiteral("killed"))
-            .arg(out(), err);
-    }
-
-  private:
-    QProcess process_;
-    QStringList args_;
-    QByteArray out_, err_;
-};
 
 // Stops (sets the flag) and joins a worker thread when it goes out of scope, also when a check
 // fails half-way.
