@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
     try {
         zmqrpc::RpcClientOptions client_options;
         client_options.pub_bind = bind;
-        client_options.credentials = {"test", "test"};
+        client_options.security = zmqrpc::Credentials{"test", "test"};
         zmqrpc::RpcClient client(client_options);
 
         std::atomic<bool> invoked{false};
@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
         // One SUB endpoint with its own heartbeat timeout of 60 s (seed 1.5.0).
         server_options.sub_connect = {
             {zmqrpc::connect_address(client.sender().pub_endpoint()), 60s}};
-        server_options.credentials = {"test", "test"};
+        server_options.security = zmqrpc::Credentials{"test", "test"};
         zmqrpc::RpcServer server(server_options, functions);
         server.start();
 

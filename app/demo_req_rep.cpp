@@ -23,13 +23,13 @@ int main(int argc, char** argv) {
 
         zmqrpc::RpcServerOptions server_options;
         server_options.rep_bind = bind;
-        server_options.credentials = {"test", "test"};
+        server_options.security = zmqrpc::Credentials{"test", "test"};
         zmqrpc::RpcServer server(server_options, functions);
         server.start();  // returns once bound: no sleep needed before the first call
 
         zmqrpc::RpcClientOptions client_options;
         client_options.req_connect = {zmqrpc::connect_address(server.rep_endpoint())};
-        client_options.credentials = {"test", "test"};
+        client_options.security = zmqrpc::Credentials{"test", "test"};
         client_options.req_timeout = std::chrono::seconds(5);
         zmqrpc::RpcClient client(client_options);
 

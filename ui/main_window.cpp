@@ -477,7 +477,7 @@ void MainWindow::askMissingPasswords(const QStringList& ids) {
         if (node.kind == zmqrpc::NodeKind::External) continue;
         if (!ids.isEmpty() && !ids.contains(QString::fromStdString(node.id))) continue;
         for (const auto& spec : zmqrpc::property_specs(node.kind)) {
-            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
+            if (spec.type != zmqrpc::PropertyType::Security) continue;
             auto value = node.property(spec.key);
             if (value.is_null()) continue;
             zmqrpc::CredentialRef ref;

@@ -134,7 +134,7 @@ Command add_call(CLI::App& parent) {
                 zmqrpc::RpcClientOptions options;
                 options.name = "call";
                 options.req_connect = args->req;
-                options.credentials = args->credentials.resolve("");
+                options.security = args->credentials.resolve("");
                 options.req_timeout = seconds_option(args->timeout, "--timeout", false);
 
                 Progress progress;

@@ -130,14 +130,14 @@ Command add_proxy(CLI::App& parent) {
             options.input.sub_connect = parse_sub_endpoints(args->in_sub, "--in-sub");
             options.input.default_heartbeat_timeout =
                 seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
-            options.input.credentials = args->in_credentials.resolve("in-");
+            options.input.security = args->in_credentials.resolve("in-");
             options.output.pub_bind = check_endpoint(args->out_pub, "--out-pub");
             check_endpoints(args->out_req, "--out-req");
             options.output.req_connect = args->out_req;
             options.output.req_timeout = seconds_option(args->req_timeout, "--req-timeout", false);
             options.output.pub_heartbeat_interval =
                 seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
-            options.output.credentials = args->out_credentials.resolve("out-");
+            options.output.security = args->out_credentials.resolve("out-");
             options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
             options.queue_capacity =
                 static_cast<std::size_t>(whole_number_option(args->queue, "--queue", 1, kMaxQueue));

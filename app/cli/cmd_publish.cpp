@@ -73,7 +73,7 @@ std::unique_ptr<zmqrpc::Sender> bind_publisher(const std::shared_ptr<zmqrpc::Con
     options.context = context;
     options.name = name;
     options.pub_bind = pub;
-    options.credentials = credentials;
+    options.security = credentials;
     return std::make_unique<zmqrpc::Sender>(options);
 }
 

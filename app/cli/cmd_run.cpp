@@ -120,7 +120,7 @@ std::map<std::string, zmqrpc::CredentialRef> missing_passwords(
         const zmqrpc::Node* node = topology.find_node(id);
         if (!node) continue;
         for (const auto& spec : zmqrpc::property_specs(node->kind)) {
-            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
+            if (spec.type != zmqrpc::PropertyType::Security) continue;
             zmqrpc::CredentialRef ref;
             try {
                 ref = zmqrpc::CredentialRef::from_json(node->property(spec.key));
@@ -276,7 +276,7 @@ Command add_run(CLI::App& parent) {
                 }
             }
             options.metrics_bind = args->metrics;
-            options.metrics_credentials = metrics_credentials;
+            options.metrics_security = metrics_credentials;
 
             zmqrpc::Runtime runtime(topology, options);
             auto events = runtime.subscribe();

@@ -72,7 +72,7 @@ Command add_serve(CLI::App& parent) {
                 options.default_heartbeat_timeout =
                     seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
                 options.max_message_size = max_message_size_option(args->max_message_size);
-                options.credentials = args->credentials.resolve("");
+                options.security = args->credentials.resolve("");
                 auto bus = std::make_shared<zmqrpc::EventBus>();
                 options.events = bus;
                 std::optional<EventPrinter> printer;

@@ -115,7 +115,7 @@ Command add_snoop(CLI::App& parent) {
                 options.sub_connect = parse_sub_endpoints(args->subs, "--sub");
                 options.default_heartbeat_timeout =
                     seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
-                options.credentials = args->credentials.resolve("");
+                options.security = args->credentials.resolve("");
                 const bool show_heartbeats = !args->no_heartbeats;
                 options.tap = [lines, show_heartbeats](const std::string& endpoint,
                                                        std::string_view message, bool heartbeat) {

@@ -30,7 +30,7 @@ struct Tap {
         ReceiverOptions options;
         options.name = "tap";
         options.sub_connect = {endpoint};
-        options.credentials = std::move(credentials);
+        options.security = std::move(credentials);
         options.context = std::move(context);
         auto m = messages;
         auto mx = mutex;
@@ -428,14 +428,14 @@ void TestProxies::credentialsOnBothSides() {
     std::unique_ptr<ServerFixture> server;
     if (!pubOut) {
         auto serverOptions = repServerOptions();
-        serverOptions.credentials = out;
+        serverOptions.security = out;
         server = std::make_unique<ServerFixture>(std::move(serverOptions));
     }
     // Upstream for Sub*: a publisher requiring `in`.
     std::unique_ptr<Sender> source;
     if (!repIn) {
         auto sourceOptions = pubSenderOptions();
-        sourceOptions.credentials = in;
+        sourceOptions.security = in;
         source = std::make_unique<Sender>(sourceOptions);
     }
 
@@ -445,14 +445,14 @@ void TestProxies::credentialsOnBothSides() {
     } else {
         options.input.sub_connect = {source->pub_endpoint()};
     }
-    options.input.credentials = in;
+    options.input.security = in;
     if (pubOut) {
         options.output.pub_bind = kAnyTcp;
     } else {
         options.output.req_connect = {server->endpoint()};
         options.output.req_timeout = 1000ms;
     }
-    options.output.credentials = out;
+    options.output.security = out;
     Proxy proxy(proxyKind, options);
     proxy.start();
 
@@ -461,7 +461,7 @@ void TestProxies::credentialsOnBothSides() {
     std::unique_ptr<RpcClient> client;
     if (repIn) {
         auto clientOptions = reqClientOptions({proxy.input_endpoint()}, 2000ms);
-        clientOptions.credentials = in;
+        clientOptions.security = in;
         client = std::make_unique<RpcClient>(clientOptions);
     } else {
         QVERIFY(waitForSubscribers(*source));
@@ -490,12 +490,12 @@ void TestProxies::wrongInputCredentialsRefused() {
     ServerFixture fx(repServerOptions());
     auto options = proxyOptions("secured-in");
     options.input.rep_bind = kAnyTcp;
-    options.input.credentials = {"in-user", "in-pass"};
+    options.input.security = zmqrpc::Credentials{"in-user", "in-pass"};
     options.output.req_connect = {fx.endpoint()};
     Proxy proxy(ProxyKind::Rep2Req, options);
     proxy.start();
     auto clientOptions = reqClientOptions({proxy.input_endpoint()}, 1000ms);
-    clientOptions.credentials = {"in-user", "out-pass"};
+    clientOptions.security = zmqrpc::Credentials{"in-user", "out-pass"};
     RpcClient client(clientOptions);
     auto error = rpcErrorOf([&] { client.invoke("add", {{"a", 1}, {"b", 1}}); });
     QVERIFY2(error && error->kind() == RpcError::Kind::CredentialsRefused,

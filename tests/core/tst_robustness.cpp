@@ -657,14 +657,14 @@ void TestRobustness::unusableCredentialsAreConfigError() {
     };
     try {
         SenderOptions options = reqSenderOptions({deadTcpEndpoint()});
-        options.credentials = credentials;
+        options.security = credentials;
         Sender sender(options);
         QFAIL("a REQ presenting unusable credentials was made");
     } catch (const ConfigError& e) {
         check(e);
     }
     RpcServerOptions options = repServerOptions();
-    options.credentials = credentials;
+    options.security = credentials;
     RpcServer server(options, standardFunctions());
     try {
         server.start();

@@ -64,11 +64,11 @@ void TestRpc::reqRepInvoke() {
 
 void TestRpc::reqRepInvokeWithCredentials() {
     auto options = repServerOptions();
-    options.credentials = kTestCredentials;
+    options.security = kTestCredentials;
     ServerFixture fx(std::move(options));
 
     auto clientOptions = reqClientOptions({fx.endpoint()});
-    clientOptions.credentials = kTestCredentials;
+    clientOptions.security = kTestCredentials;
     RpcClient client(clientOptions);
     QCOMPARE(client.invoke("test_method", {{"param1", "param1"}, {"param2", "param2"}}),
              json("param1param2"));
@@ -77,11 +77,11 @@ void TestRpc::reqRepInvokeWithCredentials() {
 
 void TestRpc::wrongPasswordIsRefused() {
     auto options = repServerOptions();
-    options.credentials = kTestCredentials;
+    options.security = kTestCredentials;
     ServerFixture fx(std::move(options));
 
     auto clientOptions = reqClientOptions({fx.endpoint()});
-    clientOptions.credentials = {"test", "wrong"};
+    clientOptions.security = zmqrpc::Credentials{"test", "wrong"};
     RpcClient client(clientOptions);
 
     auto error = rpcErrorOf([&] { client.invoke("test_method", {{"param1", 1}, {"param2", 2}}); });
@@ -104,14 +104,14 @@ void TestRpc::wrongPasswordIsRefused() {
 
     // A client with the right password still gets through.
     auto goodOptions = reqClientOptions({fx.endpoint()});
-    goodOptions.credentials = kTestCredentials;
+    goodOptions.security = kTestCredentials;
     RpcClient good(goodOptions);
     QCOMPARE(good.invoke("add", {{"a", 1}, {"b", 2}}), json(3));
 }
 
 void TestRpc::missingCredentialsAreRefused() {
     auto options = repServerOptions();
-    options.credentials = kTestCredentials;
+    options.security = kTestCredentials;
     ServerFixture fx(std::move(options));
 
     RpcClient client(reqClientOptions({fx.endpoint()}));  // presents none
@@ -203,16 +203,16 @@ void TestRpc::pubSubInvoke() {
 
 void TestRpc::pubSubInvokeWithCredentials() {
     auto clientOptions = pubClientOptions();
-    clientOptions.credentials = kTestCredentials;
+    clientOptions.security = kTestCredentials;
     RpcClient client(clientOptions);
 
     auto options = subServerOptions({client.sender().pub_endpoint()});
-    options.credentials = kTestCredentials;
+    options.security = kTestCredentials;
     ServerFixture fx(std::move(options));
 
     // A subscriber with a wrong password never joins.
     auto badOptions = subServerOptions({client.sender().pub_endpoint()}, "bad-sub");
-    badOptions.credentials = {"test", "wrong"};
+    badOptions.security = zmqrpc::Credentials{"test", "wrong"};
     ServerFixture bad(std::move(badOptions));
 
     QVERIFY(waitForSubscribers(client.sender(), 1));
@@ -391,11 +391,11 @@ void TestRpc::inprocTransport() {
     const std::string secured = uniqueInproc("rpc-secured");
     auto securedOptions = repServerOptions(secured, "secured");
     securedOptions.context = context;
-    securedOptions.credentials = kTestCredentials;
+    securedOptions.security = kTestCredentials;
     ServerFixture sfx(std::move(securedOptions));
     auto goodOptions = reqClientOptions({secured});
     goodOptions.context = context;
-    goodOptions.credentials = kTestCredentials;
+    goodOptions.security = kTestCredentials;
     RpcClient good(goodOptions);
     QCOMPARE(good.invoke("add", {{"a", 1}, {"b", 1}}), json(2));
 

@@ -588,7 +588,7 @@ void TestTopology::unknownKind() {
              std::string("Subscribes to publishers and forwards each message as a request (site "
                          "to cloud bridge)"));
     QCOMPARE(std::string(to_string(SocketType::Rep)), std::string("REP"));
-    QCOMPARE(std::string(to_string(PropertyType::Credentials)), std::string("credentials"));
+    QCOMPARE(std::string(to_string(PropertyType::Security)), std::string("security"));
 }
 
 void TestTopology::ports_data() {
@@ -670,7 +670,7 @@ void TestTopology::propertyOrder() {
     for (const PropertySpec& s : property_specs(kind)) {
         QCOMPARE(find_property_spec(kind, s.key), &s);
         QVERIFY2(!s.label.empty() && !s.help.empty(), s.key.c_str());
-        if (s.type == PropertyType::Credentials) {
+        if (s.type == PropertyType::Security) {
             QVERIFY(!s.required);
             QVERIFY(s.default_value.is_null());
         }
@@ -732,7 +732,7 @@ void TestTopology::propertySpec_data() {
         << NodeKind::External << QByteArray("endpoint") << PropertyType::Endpoint << true
         << QByteArray("null") << 0.0 << 0.0;
     QTest::newRow("external credentials")
-        << NodeKind::External << QByteArray("credentials") << PropertyType::Credentials << false
+        << NodeKind::External << QByteArray("credentials") << PropertyType::Security << false
         << QByteArray("null") << 0.0 << 0.0;
 }
 
@@ -2017,11 +2017,13 @@ void TestTopology::errorsFirst() {
     t.set_property("tap-1", "keep", 0);                           // error on the last node
     t.set_property("site-proxy", "output_credentials", nullptr);  // error on link-4
     const auto problems = validate(t);
-    QCOMPARE(problems.size(), std::size_t(4));
+    QCOMPARE(problems.size(), std::size_t(5));
     QCOMPARE(problems[0].node, std::string("tap-1"));
     QCOMPARE(problems[1].link, std::string("link-4"));
     QCOMPARE(problems[2].node, std::string("sampler-1"));
-    QCOMPARE(problems[3].link, std::string("link-2"));
+    QCOMPARE(problems[3].link, std::string("link-1"));  // sampler-1 on "edge": in clear
+    QVERIFY(contains(problems[3].text, "unencrypted"));
+    QCOMPARE(problems[4].link, std::string("link-2"));
     QVERIFY(has_errors(problems));
     QVERIFY(!has_errors({problems[2], problems[3]}));
 }

@@ -239,7 +239,7 @@ void TestInterop::cppClientToPythonRep() {
     zmqrpc::RpcClientOptions options;
     options.name = "cpp-client";
     options.req_connect = {ep.toStdString()};
-    options.credentials = cppCreds(credentials);
+    options.security = cppCreds(credentials);
     options.req_timeout = 5s;
     zmqrpc::RpcClient client(options);
 
@@ -303,7 +303,7 @@ void TestInterop::cppClientToPythonRepRefused() {
     zmqrpc::RpcClientOptions options;
     options.name = "cpp-client-refused";
     options.req_connect = {ep.toStdString()};
-    if (!password.isEmpty()) options.credentials = {kUser, password.toStdString()};
+    if (!password.isEmpty()) options.security = zmqrpc::Credentials{kUser, password.toStdString()};
     options.req_timeout = 3s;
     zmqrpc::RpcClient client(options);
     QThread::msleep(static_cast<unsigned long>(idleMs));
@@ -337,7 +337,7 @@ void TestInterop::pythonClientToCppRep() {
     options.name = "cpp-server";
     options.context = std::make_shared<zmqrpc::Context>();
     options.rep_bind = kAnyPort.toStdString();
-    options.credentials = cppCreds(credentials);
+    options.security = cppCreds(credentials);
     zmqrpc::RpcServer server(options, functions(log));
     server.start();
     const QString ep = qs(zmqrpc::connect_address(server.rep_endpoint()));
@@ -423,7 +423,7 @@ void TestInterop::pythonClientToCppRepWrongPassword() {
     options.name = "cpp-server-auth";
     options.context = context;
     options.rep_bind = kAnyPort.toStdString();
-    options.credentials = cppCreds(true);
+    options.security = cppCreds(true);
     zmqrpc::RpcServer server(options, functions(log));
     server.start();
     const QString ep = qs(zmqrpc::connect_address(server.rep_endpoint()));
@@ -468,7 +468,7 @@ void TestInterop::pythonPubToCppSub() {
     zmqrpc::RpcServerOptions options;
     options.name = "cpp-sub-server";
     options.sub_connect = {zmqrpc::SubEndpoint(ep.toStdString())};
-    options.credentials = cppCreds(credentials);
+    options.security = cppCreds(credentials);
     zmqrpc::RpcServer server(options, functions(log));
     server.start();
 
@@ -515,7 +515,7 @@ void TestInterop::pythonPubToCppSubWrongPassword() {
     zmqrpc::RpcServerOptions options;
     options.name = "cpp-sub-server-refused";
     options.sub_connect = {zmqrpc::SubEndpoint(ep.toStdString())};
-    options.credentials = {kUser, "wrong"};
+    options.security = zmqrpc::Credentials{kUser, "wrong"};
     zmqrpc::RpcServer server(options, functions(log));
     server.start();
 
@@ -544,7 +544,7 @@ void TestInterop::cppPubToPythonSub() {
     zmqrpc::RpcClientOptions options;
     options.name = "cpp-publisher";
     options.pub_bind = kAnyPort.toStdString();
-    options.credentials = cppCreds(credentials);
+    options.security = cppCreds(credentials);
     zmqrpc::RpcClient client(options);
     const QString ep = qs(zmqrpc::connect_address(client.sender().pub_endpoint()));
 
@@ -582,7 +582,7 @@ void TestInterop::cppPubToPythonSubWrongPassword() {
     options.name = "cpp-publisher-auth";
     options.context = context;
     options.pub_bind = kAnyPort.toStdString();
-    options.credentials = cppCreds(true);
+    options.security = cppCreds(true);
     zmqrpc::RpcClient client(options);
     const QString ep = qs(zmqrpc::connect_address(client.sender().pub_endpoint()));
 
@@ -626,9 +626,9 @@ void TestInterop::proxySub2Req() {
     zmqrpc::ProxyOptions options;
     options.name = "sub2req";
     options.input.sub_connect = {zmqrpc::SubEndpoint(pubEp.toStdString())};
-    options.input.credentials = cppCreds(credentials);
+    options.input.security = cppCreds(credentials);
     options.output.req_connect = {repEp.toStdString()};
-    options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    options.output.security = cppCreds(credentials, kOutUser, kOutPassword);
     options.output.req_timeout = 3s;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Sub2Req, options);
     proxy.start();
@@ -672,7 +672,7 @@ void TestInterop::proxySub2Pub() {
     zmqrpc::SenderOptions probeOptions;
     probeOptions.name = "sub2pub-probe";
     probeOptions.pub_bind = kAnyPort.toStdString();
-    probeOptions.credentials = cppCreds(credentials);
+    probeOptions.security = cppCreds(credentials);
     zmqrpc::Sender probe(probeOptions);
     const std::string probeEp = zmqrpc::connect_address(probe.pub_endpoint());
 
@@ -680,9 +680,9 @@ void TestInterop::proxySub2Pub() {
     options.name = "sub2pub";
     options.input.sub_connect = {zmqrpc::SubEndpoint(pubEp.toStdString()),
                                  zmqrpc::SubEndpoint(probeEp)};
-    options.input.credentials = cppCreds(credentials);
+    options.input.security = cppCreds(credentials);
     options.output.pub_bind = kAnyPort.toStdString();
-    options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    options.output.security = cppCreds(credentials, kOutUser, kOutPassword);
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Sub2Pub, options);
     proxy.start();
     const QString outEp = qs(zmqrpc::connect_address(proxy.output_endpoint()));
@@ -738,9 +738,9 @@ void TestInterop::proxyRep2Pub() {
     zmqrpc::ProxyOptions options;
     options.name = "rep2pub";
     options.input.rep_bind = kAnyPort.toStdString();
-    options.input.credentials = cppCreds(credentials);
+    options.input.security = cppCreds(credentials);
     options.output.pub_bind = kAnyPort.toStdString();
-    options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    options.output.security = cppCreds(credentials, kOutUser, kOutPassword);
     // The proxy's own heartbeats tell when the subscriber's subscription is in place (below).
     options.output.pub_heartbeat_interval = 20ms;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Rep2Pub, options);
@@ -789,9 +789,9 @@ void TestInterop::proxyRep2Req() {
     zmqrpc::ProxyOptions options;
     options.name = "rep2req";
     options.input.rep_bind = kAnyPort.toStdString();
-    options.input.credentials = cppCreds(credentials);
+    options.input.security = cppCreds(credentials);
     options.output.req_connect = {repEp.toStdString()};
-    options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    options.output.security = cppCreds(credentials, kOutUser, kOutPassword);
     options.output.req_timeout = 3s;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Rep2Req, options);
     proxy.start();
@@ -843,9 +843,9 @@ void TestInterop::proxyRep2ReqRefusedSides() {
     zmqrpc::ProxyOptions options;
     options.name = "rep2req-wrong-output";
     options.input.rep_bind = kAnyPort.toStdString();
-    options.input.credentials = cppCreds(true);
+    options.input.security = cppCreds(true);
     options.output.req_connect = {repEp.toStdString()};
-    options.output.credentials = {kOutUser, "wrong"};
+    options.output.security = zmqrpc::Credentials{kOutUser, "wrong"};
     options.output.req_timeout = 1500ms;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::Rep2Req, options);
     proxy.start();
@@ -885,9 +885,9 @@ void TestInterop::proxyBufferedRep2Req() {
     zmqrpc::ProxyOptions options;
     options.name = "buffered-rep2req";
     options.input.rep_bind = kAnyPort.toStdString();
-    options.input.credentials = cppCreds(credentials);
+    options.input.security = cppCreds(credentials);
     options.output.req_connect = {repEp.toStdString()};
-    options.output.credentials = cppCreds(credentials, kOutUser, kOutPassword);
+    options.output.security = cppCreds(credentials, kOutUser, kOutPassword);
     options.output.req_timeout = 3s;
     zmqrpc::Proxy proxy(zmqrpc::ProxyKind::BufferedRep2Req, options);
     proxy.start();

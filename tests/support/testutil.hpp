@@ -148,7 +148,7 @@ inline zmqrpc::Topology localised(zmqrpc::Topology t, zmqrpc::Secrets* secrets =
         }
         if (!secrets) continue;
         for (const auto& spec : zmqrpc::property_specs(n->kind)) {
-            if (spec.type != zmqrpc::PropertyType::Credentials) continue;
+            if (spec.type != zmqrpc::PropertyType::Security) continue;
             auto value = t.find_node(id)->property(spec.key);
             if (value.is_null()) continue;
             secrets->known[zmqrpc::CredentialRef::from_json(value).source_text()] = password;

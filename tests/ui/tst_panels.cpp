@@ -301,7 +301,7 @@ void TestPanels::inspectorHasAnEditorPerSpec() {
                 case zmqrpc::PropertyType::JsonObject:
                     QVERIFY(qobject_cast<QPlainTextEdit*>(control));
                     break;
-                case zmqrpc::PropertyType::Credentials: {
+                case zmqrpc::PropertyType::Security: {
                     auto* password =
                         editor->findChild<QLineEdit*>(key + QStringLiteral(".password"));
                     QVERIFY(password);

@@ -39,7 +39,7 @@ zmqrpc::RpcClientOptions clientOptions(const QString& endpoint,
     zmqrpc::RpcClientOptions options;
     options.name = "studio-console";
     options.req_connect = {endpoint.toStdString()};
-    options.credentials = credentials;
+    options.security = credentials;
     options.req_timeout = timeout;
     return options;
 }

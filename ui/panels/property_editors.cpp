@@ -745,7 +745,7 @@ PropertyEditor* createPropertyEditor(const PropertySpec& spec, const QString& no
             return new ChoiceEditor(spec, parent);
         case PropertyType::JsonObject:
             return new JsonEditor(spec, parent);
-        case PropertyType::Credentials:
+        case PropertyType::Security:
             return new CredentialsEditor(spec, nodeId, secrets, parent);
     }
     return new LineEditor(spec, parent);

@@ -41,7 +41,7 @@ class PropertyEditor : public QWidget {
     bool isSet() const noexcept { return isSet_; }
 
     // Whether the editor takes a row of its own under its label (several labelled fields).
-    bool spansRow() const noexcept { return spec_.type == zmqrpc::PropertyType::Credentials; }
+    bool spansRow() const noexcept { return spec_.type == zmqrpc::PropertyType::Security; }
     // For spanning editors: lines their inner fields up with the form's field column.
     virtual void alignFields(int labelWidth, int spacing) {
         (void)labelWidth;

@@ -15,6 +15,7 @@
 #include "zmqrpc/rpc_client.hpp"
 #include "zmqrpc/rpc_server.hpp"
 #include "zmqrpc/runtime.hpp"
+#include "zmqrpc/security.hpp"
 #include "zmqrpc/sender.hpp"
 #include "zmqrpc/stop_token.hpp"
 #include "zmqrpc/topology.hpp"

@@ -3,6 +3,8 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include "zmqrpc/errors.hpp"
+
 #include <array>
 
 #include <atomic>
@@ -32,7 +34,11 @@ bool equal_constant_time(const std::string& a, const std::string& b) {
 struct Context::Impl {
     zmq::context_t context;
     std::mutex mutex;
-    std::map<std::string, Credentials> domains;
+    struct Domain {
+        Security security;         // the binding side's: its password, or who may connect by key
+        std::string last_refusal;  // why the last handshake was refused
+    };
+    std::map<std::string, Domain> domains;
     std::uint64_t next_domain = 0;
     std::thread zap_thread;
     std::atomic<bool> zap_stop{false};
@@ -65,6 +71,26 @@ struct Context::Impl {
         }
     }
 
+    // Whether `key` is in the domain's authorized_keys file, read again for every handshake so
+    // that a new or rotated list applies at the next connection. Empty when it is; else why not.
+    static std::string check_authorized(const CurveSecurity& curve, const std::string& key,
+                                        std::string& user) {
+        std::vector<AuthorizedKey> keys;
+        try {
+            keys = load_authorized_keys(curve.authorized_keys);
+        } catch (const ConfigError& e) {
+            return std::string("client key refused: ") + e.what();
+        }
+        for (const auto& allowed : keys) {
+            if (equal_constant_time(allowed.key, key)) {
+                user = allowed.comment.empty() ? key : allowed.comment;
+                return {};
+            }
+        }
+        return "client key " + key_fingerprint(key) + " is not in " +
+               curve.authorized_keys.string();
+    }
+
     void reply(zmq::socket_t& socket, std::vector<zmq::message_t>& frames) {
         // version, request id, domain, address, identity, mechanism, credentials...
         std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
@@ -74,25 +100,45 @@ struct Context::Impl {
         if (frames.size() >= 6 && frames[0].to_string_view() == "1.0") {
             std::string domain = frames[2].to_string();
             std::string mechanism = frames[5].to_string();
+            std::lock_guard lock(mutex);
+            auto it = domains.find(domain);
+            Domain* policy = it == domains.end() ? nullptr : &it->second;
             if (mechanism == "NULL") {
                 status = "200";
                 text = "OK";
             } else if (mechanism == "PLAIN" && frames.size() >= 8) {
+                const Credentials* expected = policy ? policy->security.plain() : nullptr;
                 std::string username = frames[6].to_string();
                 std::string password = frames[7].to_string();
-                std::lock_guard lock(mutex);
-                auto it = domains.find(domain);
-                if (it != domains.end() && equal_constant_time(username, it->second.username) &
-                                               equal_constant_time(password, it->second.password)) {
+                if (expected && equal_constant_time(username, expected->username) &
+                                    equal_constant_time(password, expected->password)) {
                     status = "200";
                     text = "OK";
                     user = username;
                 } else {
                     text = "invalid username or password";
                 }
+            } else if (mechanism == "CURVE" && frames.size() >= 7 && frames[6].size() == 32) {
+                const CurveSecurity* curve = policy ? policy->security.curve() : nullptr;
+                std::array<char, 41> key{};
+                zmq_z85_encode(key.data(), frames[6].data<std::uint8_t>(), 32);
+                if (curve == nullptr) {
+                    text = "CURVE not expected on this socket";
+                } else if (curve->clients == CurveClients::AnyWithServerKey) {
+                    status = "200";
+                    text = "OK";
+                    user = key.data();
+                } else {
+                    text = check_authorized(*curve, key.data(), user);
+                    if (text.empty()) {
+                        status = "200";
+                        text = "OK";
+                    }
+                }
             } else {
                 text = "mechanism not supported";
             }
+            if (policy && status != "200") policy->last_refusal = text;
         }
         if (status != "200") refused.fetch_add(1);
         std::array<zmq::const_buffer, 6> reply{zmq::str_buffer("1.0"), zmq::buffer(request_id),
@@ -123,12 +169,18 @@ void* Context::native() noexcept {
     return &impl_->context;
 }
 
-std::string Context::register_plain_domain(const Credentials& credentials) {
+std::string Context::register_domain(const Security& security) {
     std::lock_guard lock(impl_->mutex);
     if (!impl_->zap_thread.joinable()) impl_->start_zap();
     std::string domain = "zmqrpc-" + std::to_string(impl_->next_domain++);
-    impl_->domains.emplace(domain, credentials);
+    impl_->domains.emplace(domain, Impl::Domain{security, {}});
     return domain;
+}
+
+std::string Context::last_refusal(const std::string& domain) const {
+    std::lock_guard lock(impl_->mutex);
+    auto it = impl_->domains.find(domain);
+    return it == impl_->domains.end() ? std::string{} : it->second.last_refusal;
 }
 
 void Context::unregister_domain(const std::string& domain) {

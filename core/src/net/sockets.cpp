@@ -63,6 +63,18 @@ bool ipc_path_listened(const std::string& path) {
 }
 }  // namespace
 
+static const char* mechanism_text(Security::Mechanism mechanism) {
+    switch (mechanism) {
+        case Security::Mechanism::Plain:
+            return "PLAIN (username and password)";
+        case Security::Mechanism::Curve:
+            return "CURVE";
+        case Security::Mechanism::None:
+            break;
+    }
+    return "no security";
+}
+
 std::string ms_text(std::chrono::milliseconds ms) {
     return std::to_string(ms.count()) + " ms";
 }
@@ -120,19 +132,69 @@ void MonitoredSocket::check_plain(const Credentials& credentials) const {
     }
 }
 
-void MonitoredSocket::require_credentials(const Credentials& credentials) {
-    if (credentials.empty()) return;
-    check_plain(credentials);
-    zap_domain_ = context_.register_plain_domain(credentials);
-    socket_.set(zmq::sockopt::zap_domain, zap_domain_);
-    socket_.set(zmq::sockopt::plain_server, 1);
+void MonitoredSocket::refused(const std::string& endpoint, std::string text) {
+    stats_.credentials_refused.add();
+    stats_.set_connection(ConnectionState::CredentialsRefused);
+    reporter_.emit(EventKind::CredentialsRefused, endpoint, std::move(text));
 }
 
-void MonitoredSocket::present_credentials(const Credentials& credentials) {
-    if (credentials.empty()) return;
-    check_plain(credentials);
-    socket_.set(zmq::sockopt::plain_username, credentials.username);
-    socket_.set(zmq::sockopt::plain_password, credentials.password);
+void MonitoredSocket::config_error(const std::string& text) const {
+    throw ConfigError(reporter_.component->name + ": " + stats_.role + ": " + text);
+}
+
+void MonitoredSocket::require_security(const Security& security) {
+    if (const auto* plain = security.plain()) {
+        check_plain(*plain);
+        zap_domain_ = context_.register_domain(security);
+        socket_.set(zmq::sockopt::zap_domain, zap_domain_);
+        socket_.set(zmq::sockopt::plain_server, 1);
+    } else if (const auto* curve = security.curve()) {
+        require_curve(reporter_.component->name + ": " + stats_.role);
+        if (curve->keys.secret_key.empty()) {
+            config_error("a CURVE server needs its key pair (a secret key)");
+        }
+        if (auto problem = check_curve_key(curve->keys.secret_key)) {
+            config_error("CURVE secret key: " + *problem);
+        }
+        if (curve->clients == CurveClients::AuthorizedKeys) {
+            if (curve->authorized_keys.empty()) {
+                config_error(
+                    "a CURVE server must say who may connect: an authorized_keys file, or any "
+                    "client that holds its public key");
+            }
+            try {
+                (void)load_authorized_keys(curve->authorized_keys);  // a clear error now
+            } catch (const ConfigError& e) {
+                config_error(e.what());
+            }
+        }
+        zap_domain_ = context_.register_domain(security);
+        socket_.set(zmq::sockopt::zap_domain, zap_domain_);
+        socket_.set(zmq::sockopt::curve_server, 1);
+        socket_.set(zmq::sockopt::curve_secretkey, curve->keys.secret_key);
+    }
+    mechanism_ = security.mechanism();
+}
+
+void MonitoredSocket::present_security(const Security& security) {
+    if (const auto* plain = security.plain()) {
+        check_plain(*plain);
+        socket_.set(zmq::sockopt::plain_username, plain->username);
+        socket_.set(zmq::sockopt::plain_password, plain->password);
+    } else if (const auto* curve = security.curve()) {
+        require_curve(reporter_.component->name + ": " + stats_.role);
+        CurveKeyPair keys = curve->keys;
+        if (keys.secret_key.empty()) keys = generate_curve_key_pair();
+        if (auto problem = check_curve_key(keys.secret_key)) {
+            config_error("CURVE secret key: " + *problem);
+        }
+        if (keys.public_key.empty()) keys.public_key = curve_public_key(keys.secret_key);
+        socket_.set(zmq::sockopt::curve_publickey, keys.public_key);
+        socket_.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+        curve_client_ = *curve;
+        curve_public_key_ = keys.public_key;
+    }
+    mechanism_ = security.mechanism();
 }
 
 std::string MonitoredSocket::bind(const std::string& endpoint) {
@@ -172,6 +234,16 @@ std::string MonitoredSocket::bind(const std::string& endpoint) {
 
 void MonitoredSocket::connect(const std::string& endpoint) {
     (void)parse_endpoint(endpoint, false);
+    if (curve_client_) {
+        // libzmq takes the options at connect time, so each endpoint may have its own server.
+        const std::string& key = curve_client_->server_key_for(endpoint);
+        if (key.empty()) config_error("no CURVE server key for " + endpoint);
+        if (auto problem = check_curve_key(key)) {
+            config_error("CURVE server key for " + endpoint + ": " + *problem);
+        }
+        socket_.set(zmq::sockopt::curve_serverkey, key);
+        server_key_ = key;
+    }
     try {
         socket_.connect(endpoint);
     } catch (const zmq::error_t& e) {
@@ -245,22 +317,35 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
             stats_.set_connection(ConnectionState::Connected);
             reporter_.emit(EventKind::HandshakeSucceeded, endpoint, "handshake succeeded");
             break;
-        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            stats_.credentials_refused.add();
-            stats_.set_connection(ConnectionState::CredentialsRefused);
-            reporter_.emit(
-                EventKind::CredentialsRefused, endpoint,
-                bound_ ? "refused a peer's credentials (ZAP status " + std::to_string(value) + ")"
-                       : "credentials refused by the server (ZAP status " + std::to_string(value) +
-                             ")");
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: {
+            std::string text;
+            if (bound_) {
+                const std::string why = context_.last_refusal(zap_domain_);
+                text =
+                    mechanism_ == Security::Mechanism::Curve
+                        ? "refused a client's CURVE key" + (why.empty() ? "" : ": " + why)
+                        : "refused a peer's credentials (ZAP status " + std::to_string(value) + ")";
+            } else if (mechanism_ == Security::Mechanism::Curve) {
+                text = "our CURVE key " + key_fingerprint(curve_public_key_) +
+                       " was refused by the server (ZAP status " + std::to_string(value) +
+                       "): it is not among the keys the server allows";
+            } else {
+                text =
+                    "credentials refused by the server (ZAP status " + std::to_string(value) + ")";
+            }
+            refused(endpoint, std::move(text));
             break;
+        }
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
             if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-                stats_.credentials_refused.add();
-                stats_.set_connection(ConnectionState::CredentialsRefused);
-                reporter_.emit(EventKind::CredentialsRefused, endpoint,
-                               "security mismatch: one side requires username/password "
-                               "credentials and the other presents none");
+                refused(endpoint, std::string("security mismatch: this side uses ") +
+                                      mechanism_text(mechanism_) +
+                                      " and the peer another (none, PLAIN or CURVE)");
+            } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC && bound_) {
+                // A CURVE client whose HELLO cannot be opened encrypted it for another key.
+                refused(endpoint,
+                        "refused a CURVE client that does not hold this server's public key "
+                        "(its handshake cannot be decrypted)");
             } else {
                 stats_.handshake_failures.add();
                 stats_.set_connection(ConnectionState::HandshakeFailed);
@@ -273,9 +358,23 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
                 // On a bound socket: a client that hangs up mid-handshake, typically right
                 // after we refused its credentials; not a failure of ours.
                 if (bound_) break;
-                // On a connecting socket: the server hung up during the handshake, which is
-                // what a PLAIN server does to a client that presents no credentials (it sees
-                // the mismatch first). Counted; reported once per outage.
+                // On a connecting socket: the server hung up during the handshake. A CURVE
+                // server does that to a client that encrypted for another server key.
+                if (mechanism_ == Security::Mechanism::Curve) {
+                    if (!hangup_reported_ ||
+                        stats_.get_connection() != ConnectionState::CredentialsRefused) {
+                        hangup_reported_ = true;
+                        refused(endpoint,
+                                "the server closed the CURVE handshake: is the server key " +
+                                    key_fingerprint(server_key_) +
+                                    " the public key of the server bound at " + endpoint + "?");
+                    } else {
+                        stats_.credentials_refused.add();
+                    }
+                    break;
+                }
+                // Else what a PLAIN server does to a client that presents no credentials (it
+                // sees the mismatch first). Counted; reported once per outage.
                 stats_.handshake_failures.add();
                 if (stats_.get_connection() != ConnectionState::CredentialsRefused) {
                     stats_.set_connection(ConnectionState::HandshakeFailed);
@@ -343,7 +442,7 @@ bool recv_frames(zmq::socket_t& socket, std::vector<zmq::message_t>& frames) {
 SubInput::SubInput(Actor& host, const InputOptions& input, const CommonOptions& common,
                    Deliver deliver, Tap tap)
     : host_(host),
-      credentials_(input.credentials),
+      security_(input.security),
       max_message_size_(common.max_message_size),
       deliver_(std::move(deliver)),
       tap_(std::move(tap)) {
@@ -393,7 +492,7 @@ void SubInput::create(Link& link) {
                                                     *link.stats, reporter, max_message_size_);
     auto& s = link.socket->socket();
     s.set(zmq::sockopt::subscribe, "");
-    link.socket->present_credentials(credentials_);
+    link.socket->present_security(security_);
     link.socket->connect(link.endpoint);
     host_.watch(s, ZMQ_POLLIN, [this, &link](short) { on_readable(link); });
     host_.watch_quiet(link.socket->monitor(), [&link](short) {
@@ -523,7 +622,7 @@ RepInput::RepInput(Actor& host, const InputOptions& input, const CommonOptions& 
                    Deliver deliver)
     : host_(host),
       bind_(input.rep_bind),
-      credentials_(input.credentials),
+      security_(input.security),
       max_message_size_(common.max_message_size),
       deliver_(std::move(deliver)) {
     if (bind_.empty()) return;
@@ -542,7 +641,7 @@ void RepInput::open() {
     // the mark, so 1000 in flight already lost replies (tests/bench row 8, 1 run in 3). Like a
     // PUB's, the mark is 100000: memory stays bounded per client.
     socket_->socket().set(zmq::sockopt::sndhwm, kRepSendHwm);
-    socket_->require_credentials(credentials_);
+    socket_->require_security(security_);
     socket_->bind(bind_);
     host_.watch(socket_->socket(), ZMQ_POLLIN, [this](short) { on_readable(); });
     host_.watch_quiet(socket_->monitor(), [this](short) { socket_->drain_monitor(); });
@@ -664,7 +763,7 @@ PubOutput::PubOutput(Context& context, ComponentStats& component, Reporter repor
       component_(component),
       reporter_(std::move(reporter)),
       bind_(output.pub_bind),
-      credentials_(output.credentials),
+      security_(output.security),
       hwm_(output.pub_hwm),
       max_message_size_(common.max_message_size),
       heartbeat_interval_(output.pub_heartbeat_interval) {
@@ -685,7 +784,7 @@ void PubOutput::open() {
     s.set(zmq::sockopt::xpub_verboser, 1);
     // Let what was just published leave before the socket goes (bounded, close never blocks).
     s.set(zmq::sockopt::linger, 200);
-    socket_->require_credentials(credentials_);
+    socket_->require_security(security_);
     socket_->bind(bind_);
     subscribers_ = 0;
 }
@@ -755,7 +854,7 @@ ReqChannel::ReqChannel(Context& context, ComponentStats& component, Reporter rep
       component_(component),
       reporter_(std::move(reporter)),
       endpoints_(output.req_connect),
-      credentials_(output.credentials),
+      security_(output.security),
       max_message_size_(common.max_message_size),
       timeout_(output.req_timeout) {
     if (endpoints_.empty()) return;
@@ -779,7 +878,7 @@ void ReqChannel::open() {
     // Queue only to peers that completed the handshake: a request is never parked on the pipe
     // of a dead endpoint while another one is up (round-robin over live peers).
     socket_->socket().set(zmq::sockopt::immediate, 1);
-    socket_->present_credentials(credentials_);
+    socket_->present_security(security_);
     for (const auto& ep : endpoints_)
         socket_->connect(ep);
     state_ = State::Idle;
@@ -902,18 +1001,17 @@ std::optional<RpcError> ReqChannel::check(Clock::time_point now, bool drain) {
     if (refused && state_ == State::Sending && stats_->peers.get() == 0) {
         return fail(
             RpcError::Kind::CredentialsRefused,
-            "credentials refused by " + endpoints_text() + " (" + credentials_.describe() + ")");
+            "credentials refused by " + endpoints_text() + " (" + security_.describe() + ")");
     }
     if (now < deadline_) return std::nullopt;
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_);
     if (state_ == State::Sending) {
         if (refused) {
-            return fail(RpcError::Kind::CredentialsRefused, "credentials refused by " +
-                                                                endpoints_text() + " (" +
-                                                                credentials_.describe() + ")");
+            return fail(
+                RpcError::Kind::CredentialsRefused,
+                "credentials refused by " + endpoints_text() + " (" + security_.describe() + ")");
         }
-        if (credentials_.empty() &&
-            stats_->handshake_failures.get() > handshake_failures_at_begin_) {
+        if (security_.none() && stats_->handshake_failures.get() > handshake_failures_at_begin_) {
             return fail(RpcError::Kind::CredentialsRefused,
                         "credentials refused by " + endpoints_text() +
                             ": it closed every handshake, so it requires credentials and we "

@@ -48,10 +48,12 @@ class MonitoredSocket {
     zmq::socket_t& monitor() noexcept { return monitor_; }
     SocketStats& stats() noexcept { return stats_; }
 
-    // Binding side: PLAIN server checked against `credentials` (nothing when empty).
-    void require_credentials(const Credentials& credentials);
-    // Connecting side: present `credentials` (nothing when empty).
-    void present_credentials(const Credentials& credentials);
+    // Binding side: a PLAIN server checked against the credentials, or a CURVE server with its
+    // key pair and client policy (nothing for none). Throws ConfigError for bad settings.
+    void require_security(const Security& security);
+    // Connecting side: present the credentials, or our CURVE key pair (a fresh one when the
+    // side names none). The server key is set per endpoint by connect().
+    void present_security(const Security& security);
     // Binds (throws ConfigError with the endpoint and reason) and returns the resolved endpoint.
     std::string bind(const std::string& endpoint);
     void connect(const std::string& endpoint);
@@ -67,6 +69,8 @@ class MonitoredSocket {
   private:
     void on_event(std::uint16_t event, std::uint32_t value, const std::string& endpoint);
     void check_plain(const Credentials& credentials) const;  // throws ConfigError
+    [[noreturn]] void config_error(const std::string& text) const;
+    void refused(const std::string& endpoint, std::string text);  // CredentialsRefused
 
     Context& context_;
     SocketStats& stats_;
@@ -75,6 +79,11 @@ class MonitoredSocket {
     zmq::socket_t monitor_;
     int bind_errno_ = 0;  // from the last BIND_FAILED event
     std::string zap_domain_;
+    Security::Mechanism mechanism_ = Security::Mechanism::None;
+    std::optional<CurveSecurity> curve_client_;
+    std::string curve_public_key_;  // ours, as a client
+    std::string
+        server_key_;  // the last one connect() set  // connecting side with CURVE: server keys
     std::uint64_t handshakes_ = 0;
     Clock::time_point next_drain_{};
     bool retry_reported_ = false;
@@ -122,7 +131,7 @@ class SubInput {
     void heard(Link& link, Clock::time_point now);
 
     Actor& host_;
-    Credentials credentials_;
+    Security security_;
     std::int64_t max_message_size_;
     Deliver deliver_;
     Tap tap_;
@@ -160,7 +169,7 @@ class RepInput {
 
     Actor& host_;
     std::string bind_;
-    Credentials credentials_;
+    Security security_;
     std::int64_t max_message_size_;
     Deliver deliver_;
     SocketStats* stats_ = nullptr;
@@ -196,7 +205,7 @@ class PubOutput {
     ComponentStats& component_;
     Reporter reporter_;
     std::string bind_;
-    Credentials credentials_;
+    Security security_;
     int hwm_;
     std::int64_t max_message_size_;
     std::chrono::milliseconds heartbeat_interval_;
@@ -252,7 +261,7 @@ class ReqChannel {
     ComponentStats& component_;
     Reporter reporter_;
     std::vector<std::string> endpoints_;
-    Credentials credentials_;
+    Security security_;
     std::int64_t max_message_size_;
     std::chrono::milliseconds timeout_;
     SocketStats* stats_ = nullptr;

@@ -19,7 +19,7 @@ Pipeline::Pipeline(Context& context, ComponentStats& component, Reporter reporte
       component_(component),
       reporter_(std::move(reporter)),
       endpoint_(std::move(endpoint)),
-      credentials_(output.credentials),
+      security_(output.security),
       max_message_size_(common.max_message_size),
       timeout_(output.req_timeout),
       window_(window) {
@@ -45,7 +45,7 @@ void Pipeline::open() {
     const int hwm = static_cast<int>(std::min<std::size_t>(window_ + 64, 1 << 24));
     s.set(zmq::sockopt::sndhwm, hwm);
     s.set(zmq::sockopt::rcvhwm, hwm);
-    socket_->present_credentials(credentials_);
+    socket_->present_security(security_);
     socket_->connect(endpoint_);
     ++generation_;
     in_flight_.clear();
@@ -164,9 +164,9 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
     // socket tries again, after a pause (they will not fix themselves in milliseconds).
     if (stats_->credentials_refused.get() > refused_seen_ && stats_->peers.get() == 0 && busy) {
         refused_seen_ = stats_->credentials_refused.get();
-        auto f = fail(RpcError::Kind::CredentialsRefused,
-                      "credentials refused by " + endpoint_ + " (" + credentials_.describe() + ")",
-                      true);
+        auto f =
+            fail(RpcError::Kind::CredentialsRefused,
+                 "credentials refused by " + endpoint_ + " (" + security_.describe() + ")", true);
         paused_until_ = now + kRefusedPause;
         return f;
     }
@@ -193,7 +193,7 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
     if (blocked_ && waiting && in_flight_.empty() && now >= blocked_since_ + timeout_) {
         const auto waited =
             std::chrono::duration_cast<std::chrono::milliseconds>(now - blocked_since_);
-        if (credentials_.empty() && stats_->handshake_failures.get() > handshake_failures_seen_) {
+        if (security_.none() && stats_->handshake_failures.get() > handshake_failures_seen_) {
             return fail(RpcError::Kind::CredentialsRefused,
                         "credentials refused by " + endpoint_ +
                             ": it closed every handshake, so it requires credentials and we "

@@ -110,7 +110,7 @@ class Pipeline {
     ComponentStats& component_;
     Reporter reporter_;
     std::string endpoint_;
-    Credentials credentials_;
+    Security security_;
     std::int64_t max_message_size_;
     std::chrono::milliseconds timeout_;
     std::size_t window_;

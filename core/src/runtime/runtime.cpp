@@ -324,6 +324,22 @@ struct Runtime::Impl {
         return is_ephemeral(topology.connect_address(link)) ? binder.node : std::string{};
     }
 
+    // A CURVE client side learns the public key of the server at the other end of `link`, for
+    // the endpoint it connects to there: derived from the link, never typed twice.
+    void add_server_key(const Link& link, const PortRef& connector, const std::string& endpoint,
+                        detail::NodeConfig& c) const {
+        auto side = c.security.find(security_property(c.kind, connector.port));
+        if (side == c.security.end() || side->second.curve() == nullptr) return;
+        const PortRef& binder = binder_of(topology, link);
+        const Node* server = topology.find_node(binder.node);
+        if (server == nullptr) return;
+        const auto ref =
+            SecurityRef::from_json(server->property(security_property(server->kind, binder.port)));
+        if (ref.curve() == nullptr) return;  // validation reports the mismatch
+        side->second.curve()->server_keys[endpoint] = options.secrets.server_public_key(
+            *ref.curve(), "link '" + link.id + "': CURVE server '" + server->id + "'");
+    }
+
     // Everything node `id` needs to run. Throws ConfigError (missing password, unresolved
     // upstream). Mutex held.
     detail::NodeConfig build_config(const Node& node, Slot& slot) {
@@ -337,10 +353,9 @@ struct Runtime::Impl {
         c.properties = nlohmann::json::object();
         for (const auto& spec : property_specs(node.kind)) {
             auto value = node.property(spec.key);
-            if (spec.type == PropertyType::Credentials) {
+            if (spec.type == PropertyType::Security) {
                 if (value.is_null()) continue;
-                auto ref = CredentialRef::from_json(value);
-                c.credentials[spec.key] = options.secrets.resolve(ref);
+                c.security[spec.key] = options.secrets.resolve(SecurityRef::from_json(value));
                 continue;
             }
             if (!value.is_null()) c.properties[spec.key] = value;
@@ -368,6 +383,7 @@ struct Runtime::Impl {
                 throw ConfigError(error);
             }
             slot.link_endpoints[link->id] = ep;
+            add_server_key(*link, connector, ep, c);
             if (link->to.node == node.id) {  // PUB -> our SUB
                 c.sub_connect.emplace_back(ep, std::chrono::milliseconds(static_cast<std::int64_t>(
                                                    link->heartbeat_timeout * 1000.0 + 0.5)));
@@ -763,7 +779,7 @@ Runtime::Runtime(Topology topology, RuntimeOptions options) : impl_(std::make_un
         so.name = "metrics";
         so.context = impl_->context;
         so.pub_bind = impl_->options.metrics_bind;
-        so.credentials = impl_->options.metrics_credentials;
+        so.security = impl_->options.metrics_security;
         impl_->metrics_sender = std::make_unique<Sender>(std::move(so));
         impl_->metrics_endpoint = impl_->metrics_sender->pub_endpoint();
         impl_->metrics_events = impl_->bus->subscribe(10000);

@@ -62,10 +62,10 @@ std::chrono::milliseconds NodeConfig::seconds(const char* key) const {
     return to_ms(number(key));
 }
 
-const Credentials& NodeConfig::creds(const char* key) const {
-    static const Credentials none;
-    auto it = credentials.find(key);
-    return it == credentials.end() ? none : it->second;
+const Security& NodeConfig::security_of(const char* key) const {
+    static const Security none;
+    auto it = security.find(key);
+    return it == security.end() ? none : it->second;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ class SamplerInstance final : public NodeInstance {
         SenderOptions options;
         config_.apply_common(options);
         options.pub_bind = config_.binds.at("pub");
-        options.credentials = config_.creds("credentials");
+        options.security = config_.security_of("credentials");
         options.pub_hwm = static_cast<int>(config_.number("hwm"));
         sender_ = std::make_unique<Sender>(std::move(options));
         template_ =
@@ -302,7 +302,7 @@ class ServerInstance final : public NodeInstance {
         if (rep != config_.binds.end()) options.rep_bind = rep->second;
         options.sub_connect = config_.sub_connect;
         options.default_heartbeat_timeout = std::chrono::milliseconds(0);
-        options.credentials = config_.creds("credentials");
+        options.security = config_.security_of("credentials");
         server_ = std::make_unique<RpcServer>(std::move(options), diagnostic_functions());
         server_->start();
     }
@@ -337,11 +337,11 @@ class ProxyInstance final : public NodeInstance {
         if (rep != config_.binds.end()) options.input.rep_bind = rep->second;
         options.input.sub_connect = config_.sub_connect;
         options.input.default_heartbeat_timeout = std::chrono::milliseconds(0);
-        options.input.credentials = config_.creds("input_credentials");
+        options.input.security = config_.security_of("input_credentials");
         auto pub = config_.binds.find("pub");
         if (pub != config_.binds.end()) options.output.pub_bind = pub->second;
         options.output.req_connect = config_.req_connect;
-        options.output.credentials = config_.creds("output_credentials");
+        options.output.security = config_.security_of("output_credentials");
         if (config_.has("hwm")) options.output.pub_hwm = static_cast<int>(config_.number("hwm"));
         if (config_.has("heartbeat_interval"))
             options.output.pub_heartbeat_interval = config_.seconds("heartbeat_interval");
@@ -394,7 +394,7 @@ class TapInstance final : public NodeInstance {
         config_.apply_common(options);
         options.sub_connect = config_.sub_connect;
         options.default_heartbeat_timeout = std::chrono::milliseconds(0);
-        options.credentials = config_.creds("credentials");
+        options.security = config_.security_of("credentials");
         options.tap = [this](const std::string& endpoint, std::string_view message,
                              bool heartbeat) { keep(endpoint, message, heartbeat); };
         receiver_ = std::make_unique<Receiver>(

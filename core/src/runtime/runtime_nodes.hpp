@@ -35,8 +35,9 @@ struct NodeConfig {
     // Connecting ports: SUB endpoints (with their heartbeat timeouts) and REQ endpoints.
     std::vector<SubEndpoint> sub_connect;
     std::vector<std::string> req_connect;
-    // Resolved credentials by property key ("credentials", "input_credentials", ...).
-    std::map<std::string, Credentials> credentials;
+    // Resolved security by property key ("credentials", "input_credentials", ...), CURVE
+    // clients with the server keys of their links.
+    std::map<std::string, Security> security;
     std::shared_ptr<Context> context;
     std::shared_ptr<EventBus> events;
 
@@ -48,7 +49,7 @@ struct NodeConfig {
     double number(const char* key) const;
     std::string text(const char* key) const;
     std::chrono::milliseconds seconds(const char* key) const;
-    const Credentials& creds(const char* key) const;
+    const Security& security_of(const char* key) const;
     // Name (the node id), context and event bus: what every component of a node shares.
     void apply_common(CommonOptions& options) const {
         options.name = id;

@@ -70,8 +70,8 @@ CredentialRef CredentialRef::from_json(const nlohmann::json& value) {
     for (const auto& [k, v] : value.items()) {
         if (k != "username" && k != "password") {
             throw invalid_argument("unknown key '" + k +
-                                   "' in credentials (known: username, "
-                                   "password)");
+                                   "' in credentials (known: username and password for PLAIN, "
+                                   "or curve)");
         }
     }
     CredentialRef ref;
@@ -154,6 +154,224 @@ bool Secrets::has(const CredentialRef& ref) const {
     } catch (const ConfigError&) {
         return false;
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CURVE references
+
+namespace {
+
+KeyRef key_ref_from_json(const njson& value) {
+    using std::invalid_argument;
+    if (value.is_string()) {
+        throw invalid_argument(
+            "a secret key is never written into a topology: name an environment variable "
+            "{\"env\": NAME}, a key file {\"file\": NAME} or a keychain entry {\"keychain\": "
+            "NAME}");
+    }
+    if (!value.is_object() || value.size() != 1) {
+        throw invalid_argument(
+            "secret_key: expected exactly one of {\"env\": NAME}, {\"file\": NAME}, "
+            "{\"keychain\": NAME}");
+    }
+    const auto only = value.begin();
+    KeyRef ref;
+    if (only.key() == "env") {
+        ref.source = CredentialRef::Source::Env;
+    } else if (only.key() == "file") {
+        ref.source = CredentialRef::Source::File;
+    } else if (only.key() == "keychain") {
+        ref.source = CredentialRef::Source::Keychain;
+    } else {
+        throw invalid_argument("secret_key: unknown source '" + only.key() +
+                               "' (known: env, file, keychain)");
+    }
+    if (!only.value().is_string() || only.value().get_ref<const std::string&>().empty()) {
+        throw invalid_argument("secret_key." + only.key() + ": expected a non-empty name");
+    }
+    ref.key = only.value().get<std::string>();
+    return ref;
+}
+
+CurveRef curve_ref_from_json(const njson& value) {
+    using std::invalid_argument;
+    if (!value.is_object()) {
+        throw invalid_argument("curve: expected an object with secret_key, public_key, clients");
+    }
+    CurveRef ref;
+    for (const auto& [k, v] : value.items()) {
+        if (k == "secret_key") {
+            ref.secret_key = key_ref_from_json(v);
+        } else if (k == "public_key") {
+            if (!v.is_string()) {
+                throw invalid_argument("curve.public_key: expected a string, got " +
+                                       json_type_name(v));
+            }
+            ref.public_key = v.get<std::string>();
+            if (auto problem = check_curve_key(ref.public_key)) {
+                throw invalid_argument("curve.public_key: " + *problem);
+            }
+        } else if (k == "clients") {
+            ref.clients_given = true;
+            if (v == "any") {
+                ref.clients = CurveClients::AnyWithServerKey;
+            } else if (v.is_object() && v.size() == 1 && v.contains("authorized_keys") &&
+                       v["authorized_keys"].is_string() &&
+                       !v["authorized_keys"].get_ref<const std::string&>().empty()) {
+                ref.clients = CurveClients::AuthorizedKeys;
+                ref.authorized_keys = v["authorized_keys"].get<std::string>();
+            } else {
+                throw invalid_argument(
+                    "curve.clients: expected \"any\" (any client that holds the server's public "
+                    "key) or {\"authorized_keys\": PATH} (only the keys that file lists)");
+            }
+        } else {
+            throw invalid_argument("unknown key '" + k +
+                                   "' in curve (known: secret_key, public_key, clients)");
+        }
+    }
+    return ref;
+}
+
+}  // namespace
+
+std::string KeyRef::source_text() const {
+    if (source == CredentialRef::Source::None) return {};
+    return std::string(source_key(source)) + ":" + key;
+}
+
+nlohmann::json CurveRef::to_json() const {
+    njson curve = njson::object();
+    if (!secret_key.empty())
+        curve["secret_key"] = njson{{source_key(secret_key.source), secret_key.key}};
+    if (!public_key.empty()) curve["public_key"] = public_key;
+    if (clients_given || !authorized_keys.empty()) {
+        if (clients == CurveClients::AnyWithServerKey) {
+            curve["clients"] = "any";
+        } else {
+            curve["clients"] = njson{{"authorized_keys", authorized_keys}};
+        }
+    }
+    return njson{{"curve", curve}};
+}
+
+SecurityRef::SecurityRef(CredentialRef plain) {
+    if (!plain.empty()) value_ = std::move(plain);
+}
+
+SecurityRef::SecurityRef(CurveRef curve) : value_(std::move(curve)) {}
+
+Security::Mechanism SecurityRef::mechanism() const noexcept {
+    if (plain() != nullptr) return Security::Mechanism::Plain;
+    if (curve() != nullptr) return Security::Mechanism::Curve;
+    return Security::Mechanism::None;
+}
+
+nlohmann::json SecurityRef::to_json() const {
+    if (const auto* p = plain()) return p->to_json();
+    if (const auto* c = curve()) return c->to_json();
+    return nullptr;
+}
+
+SecurityRef SecurityRef::from_json(const nlohmann::json& value) {
+    if (value.is_object() && value.contains("curve")) {
+        if (value.size() != 1) {
+            throw std::invalid_argument(
+                "a side is PLAIN (username, password) or CURVE (curve), not both");
+        }
+        return curve_ref_from_json(value["curve"]);
+    }
+    return CredentialRef::from_json(value);
+}
+
+std::filesystem::path Secrets::key_file(const KeyRef& ref) const {
+    if (ref.key.find('/') != std::string::npos) return ref.key;
+    return curve_key_files(keys_dir, ref.key).second;
+}
+
+CurveKeyPair Secrets::resolve_key(const KeyRef& ref) const {
+    const std::string who = "CURVE secret key " + ref.source_text();
+    if (auto it = known.find(ref.source_text()); it != known.end()) {
+        return {curve_public_key(it->second), it->second};
+    }
+    switch (ref.source) {
+        case CredentialRef::Source::Env:
+            if (use_environment) {
+                if (const char* value = std::getenv(ref.key.c_str()); value != nullptr) {
+                    if (auto problem = check_curve_key(value)) {
+                        throw ConfigError(who + ": environment variable " + ref.key + ": " +
+                                          *problem);
+                    }
+                    return {curve_public_key(value), value};
+                }
+            }
+            throw ConfigError(who + " comes from environment variable " + ref.key +
+                              ", which is not set");
+        case CredentialRef::Source::File: {
+            const auto path = key_file(ref);
+            std::error_code ec;
+            if (!std::filesystem::exists(path, ec)) {
+                throw ConfigError(who + ": key file " + path.string() +
+                                  " does not exist (make one with: zmqrpc keygen " + ref.key + ")");
+            }
+            return load_curve_secret_file(path);
+        }
+        case CredentialRef::Source::Keychain:
+            throw ConfigError(who + " comes from keychain entry '" + ref.key +
+                              "', which is not unlocked");
+        case CredentialRef::Source::None:
+            break;
+    }
+    throw ConfigError("CURVE: no secret key given");
+}
+
+bool Secrets::has(const KeyRef& ref) const {
+    try {
+        resolve_key(ref);
+        return true;
+    } catch (const ConfigError&) {
+        return false;
+    }
+}
+
+std::string Secrets::server_public_key(const CurveRef& server, const std::string& who) const {
+    if (!server.public_key.empty()) return server.public_key;
+    if (server.secret_key.source == CredentialRef::Source::File) {
+        auto secret = key_file(server.secret_key);
+        std::filesystem::path public_file = secret;
+        if (public_file.extension() == ".key_secret") public_file.replace_extension(".key");
+        std::error_code ec;
+        if (std::filesystem::exists(public_file, ec)) return load_curve_public_file(public_file);
+        if (std::filesystem::exists(secret, ec)) return resolve_key(server.secret_key).public_key;
+        throw ConfigError(who +
+                          ": its CURVE public key is not known on this host: write it into "
+                          "the topology (curve.public_key), or copy " +
+                          public_file.filename().string() + " into " +
+                          public_file.parent_path().string());
+    }
+    if (has(server.secret_key)) return resolve_key(server.secret_key).public_key;
+    throw ConfigError(who +
+                      ": its CURVE public key is not known: write it into the topology "
+                      "(curve.public_key)");
+}
+
+Security Secrets::resolve(const SecurityRef& ref) const {
+    if (const auto* p = ref.plain()) return resolve(*p);
+    if (const auto* c = ref.curve()) {
+        CurveSecurity curve;
+        if (!c->secret_key.empty()) {
+            curve.keys = resolve_key(c->secret_key);
+            if (!c->public_key.empty() && c->public_key != curve.keys.public_key) {
+                throw ConfigError("CURVE secret key " + c->secret_key.source_text() +
+                                  " does not belong to the public key " +
+                                  key_fingerprint(c->public_key) + " written in the topology");
+            }
+        }
+        curve.clients = c->clients;
+        curve.authorized_keys = c->authorized_keys;
+        return curve;
+    }
+    return {};
 }
 
 std::filesystem::path default_credentials_path() {

@@ -157,8 +157,8 @@ const char* to_string(PropertyType type) noexcept {
             return "choice";
         case PropertyType::JsonObject:
             return "object";
-        case PropertyType::Credentials:
-            return "credentials";
+        case PropertyType::Security:
+            return "security";
     }
     return "?";
 }
@@ -199,16 +199,16 @@ PropertySpec endpoint_spec(std::string key, std::string label, std::string help,
 }
 
 PropertySpec credentials_spec(std::string key, std::string label, std::string help) {
-    return spec(std::move(key), PropertyType::Credentials, std::move(label), std::move(help));
+    return spec(std::move(key), PropertyType::Security, std::move(label), std::move(help));
 }
 
 PropertySpec input_credentials() {
-    return credentials_spec("input_credentials", "Input credentials",
+    return credentials_spec("input_credentials", "Input security",
                             "SUB input: what it presents to publishers; REP input: what clients "
                             "must present");
 }
 PropertySpec output_credentials() {
-    return credentials_spec("output_credentials", "Output credentials",
+    return credentials_spec("output_credentials", "Output security",
                             "REQ output: what it presents downstream; PUB output: what "
                             "subscribers must present");
 }
@@ -294,7 +294,7 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
                      0.001, 1000000),
                 spec("heartbeat_interval", PropertyType::Seconds, "Heartbeat interval",
                      "0: no heartbeats", false, 1, 0, 3600),
-                credentials_spec("credentials", "Credentials", "what subscribers must present"),
+                credentials_spec("credentials", "Security", "what subscribers must present"),
                 hwm(),
             };
         }
@@ -302,7 +302,7 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
             return {
                 endpoint_spec("rep_bind", "REP bind endpoint",
                               "where its REP binds for clients; empty: SUB input only", false),
-                credentials_spec("credentials", "Credentials",
+                credentials_spec("credentials", "Security",
                                  "REP: what clients must present; SUB: what this server "
                                  "presents to publishers"),
             };
@@ -345,7 +345,7 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
             return {
                 spec("keep", PropertyType::Integer, "Messages kept", "messages kept for viewing",
                      false, 100, 1, 100000),
-                credentials_spec("credentials", "Credentials", "what it presents to the publisher"),
+                credentials_spec("credentials", "Security", "what it presents to the publisher"),
             };
         case NodeKind::External: {
             PropertySpec socket = spec("socket", PropertyType::Choice, "Socket",
@@ -358,7 +358,7 @@ std::vector<PropertySpec> make_specs(NodeKind kind) {
                               "tcp://10.0.0.7:5555"),
                 spec("heartbeat_interval", PropertyType::Seconds, "Heartbeat interval",
                      "how often it sends heartbeats; 0: none or unknown", false, 0, 0, 3600),
-                credentials_spec("credentials", "Credentials", "what it requires"),
+                credentials_spec("credentials", "Security", "what it requires"),
             };
         }
     }
@@ -468,8 +468,8 @@ std::optional<std::string> check_property(const PropertySpec& spec, const nlohma
                 return std::string(e.what());
             }
             return std::nullopt;
-        case PropertyType::Credentials:
-            if (spec.required && CredentialRef::from_json(value).empty()) {
+        case PropertyType::Security:
+            if (spec.required && SecurityRef::from_json(value).none()) {
                 return std::string("required");
             }
             return std::nullopt;
@@ -550,9 +550,9 @@ std::optional<std::string> property_type_problem(const PropertySpec& spec,
         case PropertyType::JsonObject:
             if (!value.is_object()) return expected("an object");
             return std::nullopt;
-        case PropertyType::Credentials:
+        case PropertyType::Security:
             try {
-                CredentialRef::from_json(value);
+                SecurityRef::from_json(value);
             } catch (const std::invalid_argument& e) {
                 return std::string(e.what());
             }
@@ -606,15 +606,15 @@ std::optional<std::string> port_problem(const Topology& topology, const PortRef&
     return std::nullopt;
 }
 
-std::string credentials_property(NodeKind kind, std::string_view port_name) {
+}  // namespace topology_detail
+
+std::string security_property(NodeKind kind, std::string_view port_name) {
     if (is_proxy(kind)) {
         return port_name == "sub" || port_name == "rep" ? "input_credentials"
                                                         : "output_credentials";
     }
     return "credentials";
 }
-
-}  // namespace topology_detail
 
 // ---------------------------------------------------------------------------------------------
 // The document

@@ -40,7 +40,5 @@ std::string ports_text(const std::vector<PortSpec>& ports);
 // Why `from` cannot link to `to`, apart from an existing link between them.
 std::optional<std::string> port_problem(const Topology& topology, const PortRef& from,
                                         const PortRef& to);
-// The credentials property that configures a port ("credentials", "input_credentials", ...).
-std::string credentials_property(NodeKind kind, std::string_view port);
 
 }  // namespace zmqrpc::topology_detail

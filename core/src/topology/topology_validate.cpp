@@ -132,10 +132,9 @@ std::optional<double> heartbeat_period(const Topology& topology, const Node& nod
     return best;
 }
 
-std::optional<CredentialRef> credentials_of(const Node& node, std::string_view port) {
+std::optional<SecurityRef> security_of(const Node& node, std::string_view port) {
     try {
-        return CredentialRef::from_json(
-            node.property(topology_detail::credentials_property(node.kind, port)));
+        return SecurityRef::from_json(node.property(security_property(node.kind, port)));
     } catch (const std::invalid_argument&) {
         return std::nullopt;  // reported with the node's properties
     }
@@ -301,35 +300,120 @@ class Validator {
                 "'" + binder.id + "' has no rep_bind: set it, or '" + connector.id +
                     "' has nothing to connect to");
         }
-        check_credentials(link, binder, binder_port, connector, connector_port);
+        check_security(link, binder, binder_port, connector, connector_port);
         if (pub) check_heartbeats(link, from);
         check_cross_host(link, binder, connector, endpoint);
     }
 
-    // 4. Credentials on one side only, different users, different password sources.
-    void check_credentials(const Link& link, const Node& binder, const PortRef& binder_port,
-                           const Node& connector, const PortRef& connector_port) {
-        const auto required = credentials_of(binder, binder_port.port);
-        const auto presented = credentials_of(connector, connector_port.port);
-        if (!required || !presented) return;
+    // 4. Security: the two ends of a link must speak the same mechanism; PLAIN: the same
+    // user and password source; CURVE: a server with its key and a client policy, a server key
+    // the client can know, a client key an allow-list can name. Between hosts, PLAIN and none
+    // are warned about: the password (or everything) crosses the network in clear.
+    void check_security(const Link& link, const Node& binder, const PortRef& binder_port,
+                        const Node& connector, const PortRef& connector_port) {
+        const auto server = security_of(binder, binder_port.port);
+        const auto client = security_of(connector, connector_port.port);
+        if (!server || !client) return;
         const std::string b = "'" + binder.id + "'";
         const std::string c = "'" + connector.id + "'";
-        if (!required->empty() && presented->empty()) {
+        using M = Security::Mechanism;
+        const M sm = server->mechanism();
+        const M cm = client->mechanism();
+        if (sm == M::Curve && cm != M::Curve) {
+            add(Severity::Error, {}, link.id, {},
+                b + " requires CURVE but " + c + " presents " +
+                    (cm == M::Plain ? "a PLAIN password" : "no security") +
+                    " (the handshake would fail)");
+        } else if (cm == M::Curve && sm != M::Curve) {
+            add(Severity::Error, {}, link.id, {},
+                c + " uses CURVE but " + b + " " +
+                    (sm == M::Plain ? "requires a PLAIN password" : "has no security") +
+                    " (the handshake would fail)");
+        } else if (sm == M::Curve) {
+            check_curve(link, binder, *server->curve(), connector, *client->curve());
+        } else {
+            check_plain(link, b, server->plain(), c, client->plain());
+        }
+        if (sm != M::Curve && cm != M::Curve) check_clear_text(link, binder, connector, sm);
+    }
+
+    void check_plain(const Link& link, const std::string& b, const CredentialRef* required,
+                     const std::string& c, const CredentialRef* presented) {
+        if (required && !presented) {
             add(Severity::Error, {}, link.id, {},
                 c + " presents no credentials but " + b + " requires user '" + required->username +
                     "'");
-        } else if (required->empty() && !presented->empty()) {
+        } else if (!required && presented) {
             add(Severity::Error, {}, link.id, {},
                 c + " presents user '" + presented->username + "' but " + b +
                     " accepts no credentials (the handshake would fail)");
-        } else if (!required->empty() && required->username != presented->username) {
+        } else if (required && required->username != presented->username) {
             add(Severity::Error, {}, link.id, {},
                 c + " presents user '" + presented->username + "' but " + b + " requires user '" +
                     required->username + "'");
-        } else if (!required->empty() && required->source_text() != presented->source_text()) {
+        } else if (required && required->source_text() != presented->source_text()) {
             add(Severity::Warning, {}, link.id, {},
                 "passwords come from different places (" + presented->source_text() + ", " +
                     required->source_text() + "): they must be equal");
+        }
+    }
+
+    void check_curve(const Link& link, const Node& binder, const CurveRef& server,
+                     const Node& connector, const CurveRef& client) {
+        const std::string b = "'" + binder.id + "'";
+        const std::string c = "'" + connector.id + "'";
+        if (binder.kind == NodeKind::External) {
+            if (server.public_key.empty()) {
+                add(Severity::Error, binder.id, {}, "credentials",
+                    "a CURVE external endpoint needs its public key (curve.public_key), which " +
+                        c + " must know");
+            }
+        } else {
+            if (server.secret_key.empty()) {
+                add(Severity::Error, {}, link.id, {},
+                    b + " is the CURVE server of this link and needs its secret key "
+                        "(curve.secret_key)");
+            }
+            if (!server.clients_given) {
+                add(Severity::Error, {}, link.id, {},
+                    b + " must say who may connect: curve.clients \"any\" (any client that "
+                        "holds its public key) or {\"authorized_keys\": PATH}");
+            }
+            if (server.public_key.empty() && !server.secret_key.empty() &&
+                server.secret_key.source != CredentialRef::Source::File &&
+                t_.node_host(binder) != t_.node_host(connector)) {
+                add(Severity::Error, {}, link.id, {},
+                    c + " on host '" + t_.node_host(connector) + "' cannot know " + b +
+                        "'s public key: write it into " + b + "'s curve.public_key");
+            }
+        }
+        if (client.secret_key.empty() && server.clients_given &&
+            server.clients == CurveClients::AuthorizedKeys) {
+            add(Severity::Error, {}, link.id, {},
+                c + " has no key pair of its own (curve.secret_key), so " + b +
+                    "'s authorized_keys cannot list it");
+        }
+    }
+
+    void check_clear_text(const Link& link, const Node& binder, const Node& connector,
+                          Security::Mechanism mechanism) {
+        const std::string binder_host = t_.node_host(binder);
+        const std::string connector_host = t_.node_host(connector);
+        if (binder_host == connector_host) return;
+        if (loopback_host(t_.host_address(binder_host)) &&
+            loopback_host(t_.host_address(connector_host))) {
+            return;  // one machine under two names: nothing crosses a network
+        }
+        const std::string between =
+            "between host '" + connector_host + "' and host '" + binder_host + "'";
+        if (mechanism == Security::Mechanism::Plain) {
+            add(Severity::Warning, {}, link.id, {},
+                "the password crosses the network in clear " + between +
+                    " (PLAIN): use CURVE to encrypt the link");
+        } else {
+            add(Severity::Warning, {}, link.id, {},
+                "unauthenticated and unencrypted " + between +
+                    ": anyone on the path can read and send messages; use CURVE");
         }
     }
 

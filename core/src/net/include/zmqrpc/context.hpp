@@ -1,10 +1,12 @@
 // The ZeroMQ context shared by components, and the ZAP handler that checks PLAIN credentials
-// for every binding socket of this context. libzmq allows one ZAP handler per context, so it is
-// owned here: each binding socket with credentials gets its own ZAP domain, and the handler
-// answers each domain with that socket's username/password. Thread-safe.
+// and CURVE client keys for every binding socket of this context. libzmq allows one ZAP handler
+// per context, so it is owned here: each binding socket with security gets its own ZAP domain,
+// and the handler answers each domain by that socket's policy: its username/password, or which
+// client keys may connect (any that holds the server key, or those of an authorized_keys file,
+// read again at every handshake). Thread-safe.
 #pragma once
 
-#include "zmqrpc/credentials.hpp"
+#include "zmqrpc/security.hpp"
 
 #include <memory>
 #include <string>
@@ -24,12 +26,15 @@ class Context {
     // The underlying zmq::context_t, as void* to keep libzmq out of public headers.
     void* native() noexcept;
 
-    // Registers credentials for a new ZAP domain and returns the domain name. Starts the ZAP
-    // handler on first use. A PLAIN client with other credentials is refused (status 400).
-    std::string register_plain_domain(const Credentials& credentials);
+    // Registers a binding side's security for a new ZAP domain and returns the domain name.
+    // Starts the ZAP handler on first use. A PLAIN client with other credentials, and a CURVE
+    // client whose key the policy does not allow, are refused (status 400).
+    std::string register_domain(const Security& security);
     void unregister_domain(const std::string& domain);
+    // Why the domain's last refused handshake was refused ("client key ... is not in ...").
+    std::string last_refusal(const std::string& domain) const;
 
-    // Number of PLAIN attempts the ZAP handler refused, over all domains.
+    // Number of PLAIN and CURVE attempts the ZAP handler refused, over all domains.
     std::uint64_t refused_count() const noexcept;
 
   private:

@@ -1,7 +1,7 @@
 // Option structs shared by the components. Durations are std::chrono; zero where noted disables.
 #pragma once
 
-#include "zmqrpc/credentials.hpp"
+#include "zmqrpc/security.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -50,16 +50,18 @@ struct InputOptions {
     // pyzmqrpc: 600 s for a bare receiver and for every proxy (threaded or not), 60 s for
     // ZmqReceiverThread and ZmqRpcServerThread.
     std::chrono::milliseconds default_heartbeat_timeout = 60s;
-    // REP side: the PLAIN credentials clients must present. SUB side: what we present.
-    Credentials credentials;
+    // REP side: what clients must present (PLAIN credentials, or the CURVE key pair and client
+    // policy). SUB side: what we present (PLAIN credentials, or our CURVE key pair and the
+    // publishers' public keys). See security.hpp.
+    Security security;
 };
 
 // The output side of a sender or proxy: a PUB bind and/or one REQ connected to every endpoint.
 struct OutputOptions {
     std::string pub_bind;
     std::vector<std::string> req_connect;
-    // PUB side: credentials subscribers must present. REQ side: what we present.
-    Credentials credentials;
+    // PUB side: what subscribers must present. REQ side: what we present (security.hpp).
+    Security security;
     // PUB send high-water mark (pyzmqrpc: 100000).
     int pub_hwm = 100000;
     // Heartbeats sent on the PUB socket at this interval; zero: none.

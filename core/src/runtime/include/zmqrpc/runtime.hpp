@@ -109,14 +109,14 @@ struct RuntimeOptions {
     std::string host;
     // Shared by all nodes; a new one when null.
     std::shared_ptr<Context> context;
-    // Passwords for the credentials the nodes name.
+    // Passwords and secret keys for the security the nodes name.
     Secrets secrets;
     // How often metrics are sampled for rates and external-node health.
     std::chrono::milliseconds sample_interval{250};
     // Publish a snapshot (about once a second) and every event as JSON on this PUB endpoint:
     // {"type": "snapshot", "snapshot": {...}} and {"type": "event", "event": {...}}. Empty: no.
     std::string metrics_bind;
-    Credentials metrics_credentials;
+    Security metrics_security;
 };
 
 class Runtime {

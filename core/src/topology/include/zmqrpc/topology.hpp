@@ -67,14 +67,15 @@ struct PortSpec {
 
 enum class PropertyType {
     String,
-    Endpoint,     // a ZeroMQ endpoint; for binding ports "tcp://*:5555", "tcp://127.0.0.1:*"
-    Integer,      // whole number within [minimum, maximum]
-    Number,       // real number within [minimum, maximum]
-    Seconds,      // a duration in seconds (real), within [minimum, maximum]
-    Boolean,      //
-    Choice,       // one of `choices`
-    JsonObject,   // any JSON object (a sampler's parameter template)
-    Credentials,  // a CredentialRef: a username and where its password comes from
+    Endpoint,    // a ZeroMQ endpoint; for binding ports "tcp://*:5555", "tcp://127.0.0.1:*"
+    Integer,     // whole number within [minimum, maximum]
+    Number,      // real number within [minimum, maximum]
+    Seconds,     // a duration in seconds (real), within [minimum, maximum]
+    Boolean,     //
+    Choice,      // one of `choices`
+    JsonObject,  // any JSON object (a sampler's parameter template)
+    Security,    // a SecurityRef: none, PLAIN (a username and where its password comes from) or
+                 // CURVE (where the secret key comes from, the public key, who may connect)
 };
 const char* to_string(PropertyType type) noexcept;
 
@@ -95,6 +96,9 @@ const PropertySpec* find_property_spec(NodeKind kind, std::string_view key);
 // The ports of a kind. An external node's ports depend on its "socket" property ("pub" or
 // "rep"), hence the properties argument.
 std::vector<PortSpec> port_specs(NodeKind kind, const nlohmann::json& properties);
+// The Security property of a node's port: "input_credentials" / "output_credentials" for a
+// proxy's input (sub, rep) and output (pub, req) ports, "credentials" for the other kinds.
+std::string security_property(NodeKind kind, std::string_view port_name);
 // Checks one property value against its spec; returns the problem text, or nullopt when fine.
 // A null value is fine for an optional property.
 std::optional<std::string> check_property(const PropertySpec& spec, const nlohmann::json& value);
