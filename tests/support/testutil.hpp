@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -132,7 +133,18 @@ inline std::string freeTcpEndpoint() {
 
 // `t` with every bind moved to an ephemeral loopback port and every node onto one host, so that
 // it runs here beside parallel tests (the runtime hands connectors the ports binders got).
-// When `secrets` is given, every password the topology names is known there as `password`.
+// A CURVE secret key for a reference, the same for the whole test process.
+inline std::string testSecretKey(const std::string& source) {
+    static std::map<std::string, std::string> keys;
+    static std::mutex mutex;
+    std::lock_guard lock(mutex);
+    auto& key = keys[source];
+    if (key.empty()) key = zmqrpc::generate_curve_key_pair().secret_key;
+    return key;
+}
+
+// When `secrets` is given, every password the topology names is known there as `password`, and
+// every CURVE secret key it names as a key pair generated for the test (testSecretKey()).
 inline zmqrpc::Topology localised(zmqrpc::Topology t, zmqrpc::Secrets* secrets = nullptr,
                                   const std::string& password = "test-password") {
     t.set_hosts({});
@@ -151,7 +163,12 @@ inline zmqrpc::Topology localised(zmqrpc::Topology t, zmqrpc::Secrets* secrets =
             if (spec.type != zmqrpc::PropertyType::Security) continue;
             auto value = t.find_node(id)->property(spec.key);
             if (value.is_null()) continue;
-            secrets->known[zmqrpc::CredentialRef::from_json(value).source_text()] = password;
+            const auto ref = zmqrpc::SecurityRef::from_json(value);
+            if (const auto* plain = ref.plain()) secrets->known[plain->source_text()] = password;
+            if (const auto* curve = ref.curve(); curve && !curve->secret_key.empty()) {
+                const std::string source = curve->secret_key.source_text();
+                secrets->known[source] = testSecretKey(source);
+            }
         }
     }
     return t;

@@ -368,7 +368,10 @@ Security Secrets::resolve(const SecurityRef& ref) const {
             }
         }
         curve.clients = c->clients;
-        curve.authorized_keys = c->authorized_keys;
+        if (!c->authorized_keys.empty()) {
+            std::filesystem::path list = c->authorized_keys;
+            curve.authorized_keys = list.is_absolute() ? list : keys_dir / list;
+        }
         return curve;
     }
     return {};

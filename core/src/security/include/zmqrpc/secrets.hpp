@@ -48,7 +48,8 @@ struct KeyRef {
 //              "clients": "any" | {"authorized_keys": "/etc/zmqrpc/cloud.authorized_keys"}}}
 // secret_key: required where the side binds; a connecting side without one uses a fresh key
 // pair per socket. public_key: optional; connecting nodes on other hosts need it (or the
-// public key file NAME.key of a file reference in their keys directory). clients: binding side.
+// public key file NAME.key of a file reference in their keys directory). clients: binding side;
+// a relative authorized_keys path is a file in the keys directory.
 struct CurveRef {
     KeyRef secret_key;
     std::string public_key;
