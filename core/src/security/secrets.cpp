@@ -336,6 +336,9 @@ bool Secrets::has(const KeyRef& ref) const {
 
 std::string Secrets::server_public_key(const CurveRef& server, const std::string& who) const {
     if (!server.public_key.empty()) return server.public_key;
+    if (known.count(server.secret_key.source_text()) != 0) {
+        return resolve_key(server.secret_key).public_key;
+    }
     if (server.secret_key.source == CredentialRef::Source::File) {
         auto secret = key_file(server.secret_key);
         std::filesystem::path public_file = secret;
