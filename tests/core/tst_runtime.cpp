@@ -4,9 +4,11 @@
 #include "testutil.hpp"
 
 #include <QDir>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 #include <thread>
 
@@ -407,6 +409,95 @@ class TestRuntime : public QObject {
                 1000ms));
             QCOMPARE(runtime.status("tap").metrics.messages_in, std::uint64_t(0));
         }
+    }
+
+    // CURVE in a topology: key pairs from key files, the server key derived from the link (the
+    // connector names none), an allow-list in the keys directory. A key the list lacks shows as
+    // refused on the link, and listing it lets the next connection in, the server still running.
+    void curveOnLinks() {
+        if (!curve_available()) QSKIP("this libzmq has no CURVE");
+        QTemporaryDir keys;
+        QVERIFY(keys.isValid());
+        const std::filesystem::path dir = keys.path().toStdString();
+        const CurveKeyPair server = generate_curve_key_pair();
+        const CurveKeyPair client = generate_curve_key_pair();
+        write_curve_key_pair(dir, "bridge", server, false);
+        write_curve_key_pair(dir, "site", client, false);
+        const auto list = dir / "bridge.authorized_keys";
+        auto writeList = [&](const std::string& text) {
+            std::FILE* f = std::fopen((list.string() + ".new").c_str(), "w");
+            QVERIFY(f != nullptr);
+            std::fputs(text.c_str(), f);
+            std::fclose(f);
+            QCOMPARE(std::rename((list.string() + ".new").c_str(), list.c_str()), 0);
+        };
+        writeList("# nobody yet\n" + generate_curve_key_pair().public_key + " someone else\n");
+        Topology t;
+        t.add_node(makeNode("s", NodeKind::Sampler, sampler(50, 0.1)));
+        t.add_node(
+            makeNode("proxy", NodeKind::Sub2Req,
+                     {{"req_timeout", 1},
+                      {"output_credentials", {{"curve", {{"secret_key", {{"file", "site"}}}}}}}}));
+        t.add_node(
+            makeNode("bridge", NodeKind::Rep2Pub,
+                     {{"rep_bind", kAnyTcp},
+                      {"pub_bind", kAnyTcp},
+                      {"input_credentials",
+                       {{"curve",
+                         {{"secret_key", {{"file", "bridge"}}},
+                          {"clients", {{"authorized_keys", "bridge.authorized_keys"}}}}}}}}));
+        t.add_link(makeLink("s.pub", "proxy.sub"));
+        Link uplink = makeLink("proxy.req", "bridge.rep");
+        uplink.id = "uplink";
+        t.add_link(uplink);
+        RuntimeOptions options = quickOptions();
+        options.secrets.keys_dir = dir;
+        Runtime runtime(t, options);
+        auto sub = runtime.subscribe();
+        std::vector<Event> seen;
+        runtime.start_all();
+        QVERIFY(allRunning(runtime));
+        QVERIFY(waitUntil(
+            [&] {
+                return runtime.snapshot().link("uplink")->connection ==
+                       ConnectionState::CredentialsRefused;
+            },
+            5000ms));
+        QVERIFY(waitForEvent(
+            *sub, seen,
+            [&](const Event& e) {
+                return e.kind == EventKind::CredentialsRefused && e.source == "bridge" &&
+                       e.text.find(key_fingerprint(client.public_key)) != std::string::npos;
+            },
+            2000ms));
+        QCOMPARE(runtime.status("bridge").metrics.messages_in, std::uint64_t(0));
+        // Rotate the list: the site's key is in; the proxy's next connection gets through.
+        writeList(client.public_key + " site proxy\n");
+        QVERIFY(
+            waitUntil([&] { return runtime.status("bridge").metrics.messages_in > 0; }, 8000ms));
+        QCOMPARE(runtime.snapshot().link("uplink")->connection, ConnectionState::Connected);
+    }
+
+    // A CURVE server's key that cannot be found fails that node alone, saying where it looked.
+    void missingKeyFileIsolated() {
+        if (!curve_available()) QSKIP("this libzmq has no CURVE");
+        QTemporaryDir keys;
+        Topology t = samplerToTap(0, 0.1);
+        t.add_node(
+            makeNode("secure", NodeKind::Sampler,
+                     {{"bind", kAnyTcp},
+                      {"credentials",
+                       {{"curve", {{"secret_key", {{"file", "absent"}}}, {"clients", "any"}}}}}}));
+        RuntimeOptions options = quickOptions();
+        options.secrets.keys_dir = keys.path().toStdString();
+        Runtime runtime(t, options);
+        runtime.start_all();
+        auto secure = runtime.status("secure");
+        QCOMPARE(secure.state, NodeState::Failed);
+        QVERIFY2(secure.reason.find("absent.key_secret") != std::string::npos &&
+                     secure.reason.find("zmqrpc keygen absent") != std::string::npos,
+                 secure.reason.c_str());
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Running);
     }
 
     // Binders start before their connectors whatever the document order; a connector whose

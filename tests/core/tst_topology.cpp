@@ -52,6 +52,8 @@ std::string thrown(F&& f) {
 }
 
 const json kBridge = {{"username", "bridge"}, {"password", {{"env", "ZMQRPC_BRIDGE_PASSWORD"}}}};
+const json kCurveServer = {{"curve", {{"secret_key", {{"file", "bridge"}}}, {"clients", "any"}}}};
+const json kCurveClient = {{"curve", json::object()}};
 
 Node node(std::string id, NodeKind kind, std::string host = {}, json properties = json::object()) {
     Node n;
@@ -314,6 +316,101 @@ const std::vector<ValidationCase>& validationCases() {
         {"sampler requires credentials of its subscribers",
          [](Topology& t) { t.set_property("sampler-1", "credentials", kBridge); }, true, S::Error,
          "", "link-1", "", "'site-proxy' presents no credentials but 'sampler-1'"},
+        // 4b. CURVE
+        {"curve server, plain client",
+         [](Topology& t) { t.set_property("cloud-bridge", "input_credentials", kCurveServer); },
+         true, S::Error, "", "link-4", "",
+         "'cloud-bridge' requires CURVE but 'site-proxy' presents a PLAIN password (the "
+         "handshake would fail)"},
+        {"curve client, plain server",
+         [](Topology& t) { t.set_property("site-proxy", "output_credentials", kCurveClient); },
+         true, S::Error, "", "link-4", "",
+         "'site-proxy' uses CURVE but 'cloud-bridge' requires a PLAIN password (the handshake "
+         "would fail)"},
+        {"curve client, server without security",
+         [](Topology& t) {
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials", nullptr);
+         },
+         true, S::Error, "", "link-4", "", "'cloud-bridge' has no security"},
+        {"curve on both ends is fine",
+         [](Topology& t) {
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials", kCurveServer);
+         },
+         false, S::Error, "", "link-4", "", "CURVE"},
+        {"curve server without a secret key",
+         [](Topology& t) {
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials", {{"curve", {{"clients", "any"}}}});
+         },
+         true, S::Error, "", "link-4", "",
+         "'cloud-bridge' is the CURVE server of this link and needs its secret key "
+         "(curve.secret_key)"},
+        {"curve server without a client policy",
+         [](Topology& t) {
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials",
+                            {{"curve", {{"secret_key", {{"file", "bridge"}}}}}});
+         },
+         true, S::Error, "", "link-4", "", "'cloud-bridge' must say who may connect"},
+        {"allow-list and a client without keys",
+         [](Topology& t) {
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials",
+                            {{"curve",
+                              {{"secret_key", {{"file", "bridge"}}},
+                               {"clients", {{"authorized_keys", "bridge.authorized_keys"}}}}}});
+         },
+         true, S::Error, "", "link-4", "",
+         "'site-proxy' has no key pair of its own (curve.secret_key), so 'cloud-bridge''s "
+         "authorized_keys cannot list it"},
+        {"server key from the environment, client on another host",
+         [](Topology& t) {
+             t.set_hosts({{"site", "10.0.0.5"}, {"cloud", "10.0.0.6"}});
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property(
+                 "cloud-bridge", "input_credentials",
+                 {{"curve", {{"secret_key", {{"env", "BRIDGE_KEY"}}}, {"clients", "any"}}}});
+         },
+         true, S::Error, "", "link-4", "",
+         "'site-proxy' on host 'site' cannot know 'cloud-bridge''s public key: write it into "
+         "'cloud-bridge''s curve.public_key"},
+        {"password in clear between hosts",
+         [](Topology& t) {
+             t.set_hosts({{"site", "10.0.0.5"}, {"cloud", "10.0.0.6"}});
+         },
+         true, S::Warning, "", "link-4", "",
+         "the password crosses the network in clear between host 'site' and host 'cloud' "
+         "(PLAIN): use CURVE to encrypt the link"},
+        {"nothing in clear on one machine", [](Topology&) {}, false, S::Warning, "", "link-4", "",
+         "in clear"},
+        {"no security between hosts",
+         [](Topology& t) {
+             t.set_hosts({{"site", "10.0.0.5"}, {"cloud", "10.0.0.6"}});
+             t.set_property("site-proxy", "output_credentials", nullptr);
+             t.set_property("cloud-bridge", "input_credentials", nullptr);
+         },
+         true, S::Warning, "", "link-4", "",
+         "unauthenticated and unencrypted between host 'site' and host 'cloud'"},
+        {"curve between hosts is not warned about",
+         [](Topology& t) {
+             t.set_hosts({{"site", "10.0.0.5"}, {"cloud", "10.0.0.6"}});
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+             t.set_property("cloud-bridge", "input_credentials", kCurveServer);
+         },
+         false, S::Warning, "", "link-4", "", "clear"},
+        {"curve external needs its public key",
+         [](Topology& t) {
+             t.add_node(node("ext", NodeKind::External, "cloud",
+                             {{"socket", "rep"},
+                              {"endpoint", "tcp://*:5620"},
+                              {"credentials", {{"curve", json::object()}}}}));
+             t.add_link(link("ext-link", "site-proxy.req", "ext.rep"));
+             t.set_property("site-proxy", "output_credentials", kCurveClient);
+         },
+         true, S::Error, "ext", "", "credentials",
+         "a CURVE external endpoint needs its public key (curve.public_key)"},
         // 5. heartbeats
         {"publisher sends no heartbeats",
          [](Topology& t) { t.set_property("sampler-1", "heartbeat_interval", 0); }, true,
@@ -821,6 +918,25 @@ void TestTopology::checkProperty_data() {
     row("credentials no user") << S << QByteArray("credentials")
                                << QByteArray(R"({"password": {"env": "X"}})")
                                << QByteArray("without a username");
+    row("curve ok") << S << QByteArray("credentials")
+                    << QByteArray(R"({"curve": {"secret_key": {"file": "k"}, "clients": "any"}})")
+                    << QByteArray();
+    row("curve literal secret")
+        << S << QByteArray("credentials")
+        << QByteArray(R"({"curve": {"secret_key": "JTKVSBwK0EXVopNmCO4W4bNiLh6abcdefghijklm"}})")
+        << QByteArray("a secret key is never written into a topology");
+    row("curve bad public key") << S << QByteArray("credentials")
+                                << QByteArray(R"({"curve": {"public_key": "short"}})")
+                                << QByteArray("curve.public_key: a CURVE key is 40 characters");
+    row("curve bad clients") << S << QByteArray("credentials")
+                             << QByteArray(R"({"curve": {"clients": "everyone"}})")
+                             << QByteArray("curve.clients: expected \"any\"");
+    row("curve and plain") << S << QByteArray("credentials")
+                           << QByteArray(R"({"curve": {}, "username": "u"})")
+                           << QByteArray("not both");
+    row("curve unknown key") << S << QByteArray("credentials")
+                             << QByteArray(R"({"curve": {"private": 1}})")
+                             << QByteArray("unknown key 'private' in curve");
 }
 
 void TestTopology::checkProperty() {
@@ -836,7 +952,9 @@ void TestTopology::checkProperty() {
     } else {
         QVERIFY(problem.has_value());
         QVERIFY2(contains(*problem, str(expected)), problem->c_str());
-        QVERIFY2(!contains(*problem, "secret"), problem->c_str());
+        // Never the value itself: the literal password, the literal secret key.
+        QVERIFY2(!contains(*problem, "\"secret\"") && !contains(*problem, "JTKVSB"),
+                 problem->c_str());
     }
 }
 
@@ -1599,6 +1717,28 @@ void TestTopology::roundTrip() {
     // The story too.
     const Topology s = story();
     QVERIFY(load_topology(save_topology(s)) == s);
+    // And with a CURVE uplink: references and public keys kept as they are, keys sorted.
+    Topology c = story();
+    const std::string publicKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    c.set_property("cloud-bridge", "input_credentials",
+                   {{"curve",
+                     {{"secret_key", {{"keychain", "bridge-key"}}},
+                      {"public_key", publicKey},
+                      {"clients", {{"authorized_keys", "/etc/zmqrpc/bridge.authorized_keys"}}}}}});
+    c.set_property("site-proxy", "output_credentials",
+                   {{"curve", {{"secret_key", {{"env", "SITE_KEY"}}}}}});
+    const std::string curveText = save_topology(c);
+    const Topology curveLoaded = load_topology(curveText);
+    QVERIFY(curveLoaded == c);
+    const std::string sorted = "{\"curve\":{\"clients\":{\"authorized_keys\":\"/etc/zmqrpc/";
+    QVERIFY(contains(curveText, sorted));
+    QVERIFY(contains(curveText, publicKey));
+    const auto ref = SecurityRef::from_json(
+        curveLoaded.find_node("cloud-bridge")->property("input_credentials"));
+    QVERIFY(ref.curve() != nullptr);
+    QCOMPARE(ref.curve()->secret_key.source_text(), std::string("keychain:bridge-key"));
+    QCOMPARE(ref.curve()->clients, CurveClients::AuthorizedKeys);
+    QCOMPARE(SecurityRef::from_json(ref.to_json()), ref);
 }
 
 void TestTopology::canonicalText() {
@@ -1762,6 +1902,9 @@ void TestTopology::loadErrors_data() {
     row("literal password",
         doc(R"([{"id": "s", "kind": "sampler", "properties": {"credentials": {"username": "u", "password": "hunter2"}}}])"),
         "nodes[0].properties.credentials", "a password is never written into a topology");
+    row("literal secret key",
+        doc(R"([{"id": "s", "kind": "sampler", "properties": {"credentials": {"curve": {"secret_key": "x"}}}}])"),
+        "nodes[0].properties.credentials", "a secret key is never written into a topology");
     row("hosts not an array", doc("[]", "[]", R"("hosts": {}, )"), "hosts",
         "expected an array, got an object");
     row("host duplicate", doc("[]", "[]", R"("hosts": [{"name": "a"}, {"name": "a"}], )"),
