@@ -15,6 +15,16 @@ mapfile -t files < <(git ls-files '*.cpp' '*.hpp' '*.h' 2>/dev/null ||
     find core ui app tests -name '*.[ch]pp')
 clang-format --dry-run --Werror "${files[@]}"
 
+echo "== no secret in the repository"
+# A CURVE secret key (czmq's certificate line) or a key file's secret half must never be
+# committed: keys live in the keys directory, topologies hold references only.
+if git ls-files -z 2>/dev/null | xargs -0 grep -lE 'secret-key *= *"[][0-9a-zA-Z.:+=^!/*?&<>(){}@%$#-]{40}"' -- 2>/dev/null ||
+    git ls-files 2>/dev/null | grep -E '\.key_secret$'; then
+    echo "test.sh: the files above hold a CURVE secret key" >&2
+    exit 1
+fi
+echo "none"
+
 echo "== build (RelWithDebInfo, warnings as errors)"
 ./scripts/configure.sh
 cmake --build build -j "$jobs"
