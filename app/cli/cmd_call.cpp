@@ -102,6 +102,7 @@ Command add_call(CLI::App& parent) {
         std::string timeout = seconds_text(zmqrpc::kInteractiveCallTimeout);
         std::string repeat = "1";
         CredentialOptions credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -125,7 +126,8 @@ Command add_call(CLI::App& parent) {
                     "max)")
         ->type_name("N")
         ->capture_default_str();
-    args->credentials.add(*app, "", "to present to the server");
+    args->credentials.add(*app, "", "to present to the server", {.connects = true});
+    args->keys.add(*app);
 
     return {app, [args]() -> int {
                 auto params = parse_params(args->params);
@@ -134,7 +136,8 @@ Command add_call(CLI::App& parent) {
                 zmqrpc::RpcClientOptions options;
                 options.name = "call";
                 options.req_connect = args->req;
-                options.security = args->credentials.resolve("");
+                options.security =
+                    args->credentials.resolve("", {.connects = true}, args->keys.path());
                 options.req_timeout = seconds_option(args->timeout, "--timeout", false);
 
                 Progress progress;

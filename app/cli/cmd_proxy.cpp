@@ -32,6 +32,7 @@ Command add_proxy(CLI::App& parent) {
         std::string fsync = zmqrpc::to_string(kDefaults.store_sync);
         bool events = false;
         CredentialOptions in_credentials, out_credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -90,8 +91,10 @@ Command add_proxy(CLI::App& parent) {
         ->type_name("POLICY")
         ->capture_default_str();
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
-    args->in_credentials.add(*app, "in-", "for the input side");
-    args->out_credentials.add(*app, "out-", "for the output side");
+    args->in_credentials.add(*app, "in-", "for the input side", {.binds = true, .connects = true});
+    args->out_credentials.add(*app, "out-", "for the output side",
+                              {.binds = true, .connects = true});
+    args->keys.add(*app);
 
     return {
         app, [args]() -> int {
@@ -130,14 +133,16 @@ Command add_proxy(CLI::App& parent) {
             options.input.sub_connect = parse_sub_endpoints(args->in_sub, "--in-sub");
             options.input.default_heartbeat_timeout =
                 seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
-            options.input.security = args->in_credentials.resolve("in-");
+            options.input.security = args->in_credentials.resolve(
+                "in-", {.binds = rep_in, .connects = !rep_in}, args->keys.path());
             options.output.pub_bind = check_endpoint(args->out_pub, "--out-pub");
             check_endpoints(args->out_req, "--out-req");
             options.output.req_connect = args->out_req;
             options.output.req_timeout = seconds_option(args->req_timeout, "--req-timeout", false);
             options.output.pub_heartbeat_interval =
                 seconds_option(args->heartbeat_interval, "--heartbeat-interval", true);
-            options.output.security = args->out_credentials.resolve("out-");
+            options.output.security = args->out_credentials.resolve(
+                "out-", {.binds = pub_out, .connects = !pub_out}, args->keys.path());
             options.retry_interval = seconds_option(args->retry_interval, "--retry-interval", true);
             options.queue_capacity =
                 static_cast<std::size_t>(whole_number_option(args->queue, "--queue", 1, kMaxQueue));

@@ -67,13 +67,12 @@ std::uint64_t beat(zmqrpc::Sender& sender, std::uint64_t count,
 // PUB linger) for what was published to leave, so the last messages are not lost at exit.
 std::unique_ptr<zmqrpc::Sender> bind_publisher(const std::shared_ptr<zmqrpc::Context>& context,
                                                const std::string& pub,
-                                               const zmqrpc::Credentials& credentials,
-                                               const char* name) {
+                                               const zmqrpc::Security& security, const char* name) {
     zmqrpc::SenderOptions options;
     options.context = context;
     options.name = name;
     options.pub_bind = pub;
-    options.security = credentials;
+    options.security = security;
     return std::make_unique<zmqrpc::Sender>(options);
 }
 
@@ -107,6 +106,7 @@ Command add_publish(CLI::App& parent) {
         std::string subscribers = "1";
         std::string wait = "10";
         CredentialOptions credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -137,7 +137,8 @@ Command add_publish(CLI::App& parent) {
     app->add_option("--wait", args->wait, "seconds to wait for them; then exit 2")
         ->type_name("SECONDS")
         ->capture_default_str();
-    args->credentials.add(*app, "", "that subscribers must present");
+    args->credentials.add(*app, "", "that subscribers must present", {.binds = true});
+    args->keys.add(*app);
 
     return {app, [args]() -> int {
                 std::string message;
@@ -161,8 +162,9 @@ Command add_publish(CLI::App& parent) {
                 auto wait = seconds_option(args->wait, "--wait", true);
                 check_endpoint(args->pub, "--pub");
                 auto context = std::make_shared<zmqrpc::Context>();
-                auto sender =
-                    bind_publisher(context, args->pub, args->credentials.resolve(""), "publish");
+                auto sender = bind_publisher(
+                    context, args->pub,
+                    args->credentials.resolve("", {.binds = true}, args->keys.path()), "publish");
                 std::cerr << "zmqrpc publish: bound " << sender->pub_endpoint();
                 if (subscribers > 0) {
                     std::cerr << ", waiting for " << subscribers << " subscriber(s)";
@@ -193,6 +195,7 @@ Command add_heartbeat(CLI::App& parent) {
         std::string interval = "1";
         std::string count = "0";
         CredentialOptions credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -206,14 +209,16 @@ Command add_heartbeat(CLI::App& parent) {
     app->add_option("--count", args->count, "heartbeats to send (0: until a signal)")
         ->type_name("N")
         ->capture_default_str();
-    args->credentials.add(*app, "", "that subscribers must present");
+    args->credentials.add(*app, "", "that subscribers must present", {.binds = true});
+    args->keys.add(*app);
     return {app, [args]() -> int {
                 auto interval = seconds_option(args->interval, "--interval", false);
                 auto count = count_option(args->count, "until a signal");
                 check_endpoint(args->pub, "--pub");
                 auto context = std::make_shared<zmqrpc::Context>();
-                auto sender =
-                    bind_publisher(context, args->pub, args->credentials.resolve(""), "heartbeat");
+                auto sender = bind_publisher(
+                    context, args->pub,
+                    args->credentials.resolve("", {.binds = true}, args->keys.path()), "heartbeat");
                 std::cout << "zmqrpc heartbeat: ready on " << sender->pub_endpoint() << ", every "
                           << args->interval << " s" << std::endl;
                 auto sent = beat(*sender, count, interval);

@@ -111,7 +111,9 @@ std::optional<std::string> read_password(const std::string& prompt) {
     return line;
 }
 
-// The credentials references of `nodes` whose password `secrets` cannot find, one per source.
+// The PLAIN references of `nodes` whose password `secrets` cannot find, one per source. CURVE
+// secret keys are never prompted for: a node whose key is missing fails to start, saying which
+// file it looked for and how to make it.
 std::map<std::string, zmqrpc::CredentialRef> missing_passwords(
     const zmqrpc::Topology& topology, const std::vector<std::string>& nodes,
     const zmqrpc::Secrets& secrets) {
@@ -121,14 +123,17 @@ std::map<std::string, zmqrpc::CredentialRef> missing_passwords(
         if (!node) continue;
         for (const auto& spec : zmqrpc::property_specs(node->kind)) {
             if (spec.type != zmqrpc::PropertyType::Security) continue;
-            zmqrpc::CredentialRef ref;
+            zmqrpc::SecurityRef security;
             try {
-                ref = zmqrpc::CredentialRef::from_json(node->property(spec.key));
+                security = zmqrpc::SecurityRef::from_json(node->property(spec.key));
             } catch (const std::invalid_argument&) {
                 continue;  // validate() reports it
             }
-            if (ref.empty() || ref.source == zmqrpc::CredentialRef::Source::None) continue;
-            if (!secrets.has(ref)) missing.emplace(ref.source_text(), ref);
+            const zmqrpc::CredentialRef* ref = security.plain();
+            if (!ref || ref->empty() || ref->source == zmqrpc::CredentialRef::Source::None) {
+                continue;
+            }
+            if (!secrets.has(*ref)) missing.emplace(ref->source_text(), *ref);
         }
     }
     return missing;
@@ -143,6 +148,7 @@ Command add_run(CLI::App& parent) {
         std::string credentials;
         std::string metrics;
         CredentialOptions metrics_credentials;
+        KeysOption keys;
         std::vector<std::string> nodes;
         std::string status_interval = "10";
         bool quiet = false;
@@ -167,7 +173,14 @@ Command add_run(CLI::App& parent) {
     app->add_option("--metrics", args->metrics,
                     "publish snapshots and events as JSON on this PUB endpoint, e.g. "
                     "tcp://*:5690 (read it with `zmqrpc snoop`)");
-    args->metrics_credentials.add(*app, "metrics-", "that metrics subscribers must present");
+    args->metrics_credentials.add(*app, "metrics-", "that metrics subscribers must present",
+                                  {.binds = true});
+    app->add_option("--keys", args->keys.dir,
+                    "directory of the key files that the topology and the --metrics-curve-* "
+                    "options name (default: $ZMQRPC_KEYS, else ~/.config/zmqrpc/keys); a CURVE "
+                    "secret key is never prompted for: a node whose key file is missing fails "
+                    "to start and says so")
+        ->type_name("DIR");
     app->add_option("--nodes", args->nodes, "start only these nodes (comma-separated ids)")
         ->delimiter(',')
         ->allow_extra_args(false);
@@ -181,10 +194,15 @@ Command add_run(CLI::App& parent) {
         app, [args]() -> int {
             const auto interval = seconds_option(args->status_interval, "--status-interval", true);
             check_endpoint(args->metrics, "--metrics");
-            zmqrpc::Credentials metrics_credentials = args->metrics_credentials.resolve("metrics-");
-            if (args->metrics.empty() && !metrics_credentials.username.empty()) {
-                throw Failure{kUsage, "--metrics-user needs --metrics"};
+            if (args->metrics.empty() && (args->metrics_credentials.plain_given() ||
+                                          args->metrics_credentials.curve_given())) {
+                throw Failure{kUsage, std::string(args->metrics_credentials.curve_given()
+                                                      ? "--metrics-curve-* options need"
+                                                      : "--metrics-user needs") +
+                                          " --metrics"};
             }
+            const zmqrpc::Security metrics_security =
+                args->metrics_credentials.resolve("metrics-", {.binds = true}, args->keys.path());
 
             zmqrpc::Topology topology = load_topology_or_fail(args->file);
             const auto problems = zmqrpc::validate(topology);
@@ -254,6 +272,7 @@ Command add_run(CLI::App& parent) {
             // Passwords: the credentials file, then a prompt for what is still missing.
             zmqrpc::RuntimeOptions options;
             options.host = args->host;
+            const auto keys_dir = args->keys.path();
             std::filesystem::path credentials = args->credentials;
             if (credentials.empty()) {
                 std::error_code ec;
@@ -267,6 +286,7 @@ Command add_run(CLI::App& parent) {
                     throw Failure{kCannotStart, e.what()};
                 }
             }
+            options.secrets.keys_dir = keys_dir;
             if (::isatty(STDIN_FILENO)) {
                 for (const auto& [source, ref] :
                      missing_passwords(topology, ids, options.secrets)) {
@@ -276,7 +296,7 @@ Command add_run(CLI::App& parent) {
                 }
             }
             options.metrics_bind = args->metrics;
-            options.metrics_security = metrics_credentials;
+            options.metrics_security = metrics_security;
 
             zmqrpc::Runtime runtime(topology, options);
             auto events = runtime.subscribe();

@@ -36,6 +36,7 @@ Command add_serve(CLI::App& parent) {
         std::string max_message_size = std::to_string(kDefaults.max_message_size);
         bool events = false;
         CredentialOptions credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -59,7 +60,9 @@ Command add_serve(CLI::App& parent) {
         ->type_name("BYTES")
         ->capture_default_str();
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
-    args->credentials.add(*app, "", "that clients must present (REP) / we present (SUB)");
+    args->credentials.add(*app, "", "that clients must present (REP) / we present (SUB)",
+                          {.binds = true, .connects = true});
+    args->keys.add(*app);
 
     return {app, [args]() -> int {
                 if (args->rep.empty() && args->subs.empty()) {
@@ -72,7 +75,9 @@ Command add_serve(CLI::App& parent) {
                 options.default_heartbeat_timeout =
                     seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
                 options.max_message_size = max_message_size_option(args->max_message_size);
-                options.security = args->credentials.resolve("");
+                options.security = args->credentials.resolve(
+                    "", {.binds = !args->rep.empty(), .connects = !args->subs.empty()},
+                    args->keys.path());
                 auto bus = std::make_shared<zmqrpc::EventBus>();
                 options.events = bus;
                 std::optional<EventPrinter> printer;

@@ -82,6 +82,7 @@ Command add_snoop(CLI::App& parent) {
         bool no_heartbeats = false;
         bool events = false;
         CredentialOptions credentials;
+        KeysOption keys;
     };
     auto args = std::make_shared<Args>();
     auto* app = parent.add_subcommand(
@@ -105,67 +106,68 @@ Command add_snoop(CLI::App& parent) {
         ->capture_default_str();
     app->add_flag("--no-heartbeats", args->no_heartbeats, "do not print heartbeats");
     app->add_flag("--events", args->events, "print connection and heartbeat events on stderr");
-    args->credentials.add(*app, "", "to present to the publishers");
+    args->credentials.add(*app, "", "to present to the publishers", {.connects = true});
+    args->keys.add(*app);
 
-    return {app, [args]() -> int {
-                auto lines = std::make_shared<Lines>();
-                auto count = whole_number_option(args->count, "--count", 0, kMaxCount, "never");
-                zmqrpc::ReceiverOptions options;
-                options.name = "snoop";
-                options.sub_connect = parse_sub_endpoints(args->subs, "--sub");
-                options.default_heartbeat_timeout =
-                    seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
-                options.security = args->credentials.resolve("");
-                const bool show_heartbeats = !args->no_heartbeats;
-                options.tap = [lines, show_heartbeats](const std::string& endpoint,
-                                                       std::string_view message, bool heartbeat) {
-                    if (heartbeat && !show_heartbeats) return;
-                    lines->push(timestamp(std::chrono::system_clock::now()) + " " + endpoint + " " +
-                                    (heartbeat ? std::string("HEARTBEAT") : printable(message)),
-                                heartbeat);
-                };
-                auto bus = std::make_shared<zmqrpc::EventBus>();
-                options.events = bus;
-                std::optional<EventPrinter> printer;
-                if (args->events) printer.emplace(bus);
-                // Without --events, what means that nothing will ever arrive is still said.
-                FailureReporter failures(*bus, !args->events);
+    return {
+        app, [args]() -> int {
+            auto lines = std::make_shared<Lines>();
+            auto count = whole_number_option(args->count, "--count", 0, kMaxCount, "never");
+            zmqrpc::ReceiverOptions options;
+            options.name = "snoop";
+            options.sub_connect = parse_sub_endpoints(args->subs, "--sub");
+            options.default_heartbeat_timeout =
+                seconds_option(args->heartbeat_timeout, "--heartbeat-timeout", true);
+            options.security = args->credentials.resolve("", {.connects = true}, args->keys.path());
+            const bool show_heartbeats = !args->no_heartbeats;
+            options.tap = [lines, show_heartbeats](const std::string& endpoint,
+                                                   std::string_view message, bool heartbeat) {
+                if (heartbeat && !show_heartbeats) return;
+                lines->push(timestamp(std::chrono::system_clock::now()) + " " + endpoint + " " +
+                                (heartbeat ? std::string("HEARTBEAT") : printable(message)),
+                            heartbeat);
+            };
+            auto bus = std::make_shared<zmqrpc::EventBus>();
+            options.events = bus;
+            std::optional<EventPrinter> printer;
+            if (args->events) printer.emplace(bus);
+            // Without --events, what means that nothing will ever arrive is still said.
+            FailureReporter failures(*bus, !args->events);
 
-                zmqrpc::Receiver receiver(
-                    options, [](std::string_view, zmqrpc::Origin) { return std::string(); });
-                receiver.start();
-                std::uint64_t printed = 0;
-                bool stop = false;
-                while (!stop) {
-                    std::deque<Lines::Line> batch;
-                    {
-                        std::unique_lock lock(lines->mutex);
-                        lines->cv.wait_for(lock, std::chrono::milliseconds(100),
-                                           [&] { return !lines->lines.empty(); });
-                        batch.swap(lines->lines);
-                    }
-                    for (auto& line : batch) {
-                        std::cout << line.text << '\n';
-                        if (!line.heartbeat) ++printed;
-                        if (count != 0 && printed >= count) {
-                            stop = true;
-                            break;
-                        }
-                    }
-                    std::cout.flush();
-                    failures.report();
-                    int sig = wait_signal(std::chrono::milliseconds(0));
-                    if (sig == SIGINT || sig == SIGTERM) stop = true;
+            zmqrpc::Receiver receiver(
+                options, [](std::string_view, zmqrpc::Origin) { return std::string(); });
+            receiver.start();
+            std::uint64_t printed = 0;
+            bool stop = false;
+            while (!stop) {
+                std::deque<Lines::Line> batch;
+                {
+                    std::unique_lock lock(lines->mutex);
+                    lines->cv.wait_for(lock, std::chrono::milliseconds(100),
+                                       [&] { return !lines->lines.empty(); });
+                    batch.swap(lines->lines);
                 }
-                receiver.stop();
+                for (auto& line : batch) {
+                    std::cout << line.text << '\n';
+                    if (!line.heartbeat) ++printed;
+                    if (count != 0 && printed >= count) {
+                        stop = true;
+                        break;
+                    }
+                }
+                std::cout.flush();
                 failures.report();
-                if (lines->dropped) {
-                    std::cerr << "zmqrpc snoop: " << lines->dropped
-                              << " message(s) not printed: the terminal could not keep up"
-                              << std::endl;
-                }
-                return kOk;
-            }};
+                int sig = wait_signal(std::chrono::milliseconds(0));
+                if (sig == SIGINT || sig == SIGTERM) stop = true;
+            }
+            receiver.stop();
+            failures.report();
+            if (lines->dropped) {
+                std::cerr << "zmqrpc snoop: " << lines->dropped
+                          << " message(s) not printed: the terminal could not keep up" << std::endl;
+            }
+            return kOk;
+        }};
 }
 
 }  // namespace cli

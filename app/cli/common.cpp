@@ -17,17 +17,211 @@
 
 namespace cli {
 
-void CredentialOptions::add(CLI::App& app, const std::string& prefix, const std::string& what) {
-    app.add_option("--" + prefix + "user", user, "PLAIN username " + what);
-    app.add_option("--" + prefix + "password", password,
-                   "password (visible to other users in ps; prefer --" + prefix + "password-env)");
-    app.add_option("--" + prefix + "password-env", password_env,
-                   "read the password from this environment variable");
-    app.add_option("--" + prefix + "password-file", password_file,
-                   "read the password from the first line of this file");
+void KeysOption::add(CLI::App& app) {
+    app.add_option("--keys", dir,
+                   "directory of the key files given by NAME (default: $ZMQRPC_KEYS, else "
+                   "~/.config/zmqrpc/keys)")
+        ->type_name("DIR");
 }
 
-zmqrpc::Credentials CredentialOptions::resolve(const std::string& prefix) const {
+std::filesystem::path KeysOption::path() const {
+    return dir.empty() ? zmqrpc::default_keys_dir() : std::filesystem::path(dir);
+}
+
+void CredentialOptions::add(CLI::App& app, const std::string& prefix, const std::string& what,
+                            Side may) {
+    const std::string p = "--" + prefix;
+    app.add_option(p + "user", user, "PLAIN username " + what);
+    app.add_option(p + "password", password,
+                   "password (visible to other users in ps; prefer " + p + "password-env)");
+    app.add_option(p + "password-env", password_env,
+                   "read the password from this environment variable");
+    app.add_option(p + "password-file", password_file,
+                   "read the password from the first line of this file");
+    app.add_option(p + "curve-secret-file", curve_secret_file,
+                   "CURVE: our key pair, from a secret key file: NAME is NAME.key_secret in the "
+                   "keys directory "
+                   "(make one with `zmqrpc keygen NAME`), a PATH has a '/'")
+        ->type_name("NAME|PATH");
+    app.add_option(p + "curve-secret-env", curve_secret_env,
+                   "CURVE: our secret key's Z85 text from this environment variable (the public "
+                   "key is derived from it)")
+        ->type_name("VAR");
+    auto* server_key =
+        app.add_option(p + "curve-server-key", curve_server_key,
+                       "CURVE, connecting: the server's public key: its Z85 text, NAME (NAME.key "
+                       "in the keys directory) or a PATH with a '/'. Without " +
+                           p +
+                           "curve-secret-*, a fresh key pair is used, which only a server "
+                           "that lets any client with its key in accepts")
+            ->type_name("KEY|NAME|PATH");
+    auto* authorized =
+        app.add_option(p + "curve-authorized-keys", curve_authorized_keys,
+                       "CURVE, binding: let in only the clients whose public keys this file "
+                       "lists (one Z85 key per line, '#' comments; re-read at each connection); "
+                       "NAME is a file in the keys directory, a PATH has a '/'")
+            ->type_name("NAME|PATH");
+    auto* any = app.add_flag(p + "curve-any-client", curve_any_client,
+                             "CURVE, binding: let in any client that holds our public key");
+    // Options of a way this side never goes stay parsed (resolve() says why they do not fit)
+    // but out of --help.
+    if (!may.connects) server_key->group("");
+    if (!may.binds) {
+        authorized->group("");
+        any->group("");
+    }
+}
+
+bool CredentialOptions::plain_given() const {
+    return !user.empty() || !password.empty() || !password_env.empty() || !password_file.empty();
+}
+
+bool CredentialOptions::curve_given() const {
+    return !curve_secret_file.empty() || !curve_secret_env.empty() || !curve_server_key.empty() ||
+           !curve_authorized_keys.empty() || curve_any_client;
+}
+
+zmqrpc::Security CredentialOptions::resolve(const std::string& prefix, Side side,
+                                            const std::filesystem::path& keys_dir) const {
+    if (plain_given() && curve_given()) {
+        throw Failure{kUsage, "give either PLAIN options (--" + prefix + "user, --" + prefix +
+                                  "password...) or CURVE options (--" + prefix +
+                                  "curve-...) for one side, not both"};
+    }
+    if (curve_given()) return resolve_curve(prefix, side, keys_dir);
+    return resolve_plain(prefix);
+}
+
+namespace {
+
+// A file named on the command line: NAME (no '/') is NAME + `suffix` in `keys_dir`.
+std::filesystem::path key_path(const std::string& text, const std::filesystem::path& keys_dir,
+                               const std::string& suffix) {
+    if (text.find('/') != std::string::npos) return text;
+    return keys_dir / (text + suffix);
+}
+
+bool file_exists(const std::filesystem::path& path) {
+    std::error_code ec;
+    return std::filesystem::exists(path, ec);
+}
+
+}  // namespace
+
+zmqrpc::CurveSecurity CredentialOptions::resolve_curve(
+    const std::string& prefix, Side side, const std::filesystem::path& keys_dir) const {
+    const std::string p = "--" + prefix;
+    if (!curve_secret_file.empty() && !curve_secret_env.empty()) {
+        throw Failure{kUsage,
+                      "give only one of " + p + "curve-secret-file and " + p + "curve-secret-env"};
+    }
+    if (!curve_server_key.empty() && !side.connects) {
+        throw Failure{kUsage, p +
+                                  "curve-server-key names the server a connecting side talks to, "
+                                  "but this side only binds: give its own key pair with " +
+                                  p + "curve-secret-file NAME"};
+    }
+    if ((!curve_authorized_keys.empty() || curve_any_client) && !side.binds) {
+        throw Failure{kUsage, std::string(curve_any_client ? p + "curve-any-client"
+                                                           : p + "curve-authorized-keys") +
+                                  " says who may connect to a binding side, but this side only "
+                                  "connects: give the server's public key with " +
+                                  p + "curve-server-key"};
+    }
+    if (!curve_authorized_keys.empty() && curve_any_client) {
+        throw Failure{kUsage, "give only one of " + p + "curve-authorized-keys and " + p +
+                                  "curve-any-client"};
+    }
+    const bool has_secret = !curve_secret_file.empty() || !curve_secret_env.empty();
+    if (side.binds && !has_secret) {
+        throw Failure{kUsage, "a CURVE side that binds needs its key pair: give " + p +
+                                  "curve-secret-file NAME (make one with `zmqrpc keygen NAME`) "
+                                  "or " +
+                                  p + "curve-secret-env VAR"};
+    }
+    if (side.binds && curve_authorized_keys.empty() && !curve_any_client) {
+        throw Failure{kUsage, "say who may connect: " + p +
+                                  "curve-authorized-keys FILE (only the clients whose public "
+                                  "keys it lists) or " +
+                                  p + "curve-any-client (any client that holds our public key)"};
+    }
+    if (side.connects && curve_server_key.empty()) {
+        throw Failure{kUsage, "a CURVE side that connects needs the server's public key: give " +
+                                  p + "curve-server-key KEY|NAME|PATH"};
+    }
+    try {
+        zmqrpc::require_curve("zmqrpc");
+    } catch (const zmqrpc::ConfigError& e) {
+        throw Failure{kCannotStart, e.what()};
+    }
+
+    zmqrpc::CurveSecurity curve;
+    if (!curve_secret_file.empty()) {
+        const auto path = key_path(curve_secret_file, keys_dir, ".key_secret");
+        if (!file_exists(path)) {
+            std::string make = curve_secret_file.find('/') == std::string::npos
+                                   ? " (make one with: zmqrpc keygen " + curve_secret_file +
+                                         (keys_dir == zmqrpc::default_keys_dir()
+                                              ? std::string()
+                                              : " --keys " + keys_dir.string()) +
+                                         ")"
+                                   : std::string();
+            throw Failure{kCannotStart, p + "curve-secret-file: secret key file " + path.string() +
+                                            " does not exist" + make};
+        }
+        try {
+            curve.keys = zmqrpc::load_curve_secret_file(path);
+        } catch (const zmqrpc::ConfigError& e) {
+            throw Failure{kCannotStart, p + "curve-secret-file: " + e.what()};
+        }
+    } else if (!curve_secret_env.empty()) {
+        const char* value = std::getenv(curve_secret_env.c_str());
+        if (!value) {
+            throw Failure{kCannotStart, p + "curve-secret-env: environment variable " +
+                                            curve_secret_env + " is not set"};
+        }
+        if (auto problem = zmqrpc::check_curve_key(value)) {
+            throw Failure{kCannotStart, p + "curve-secret-env: environment variable " +
+                                            curve_secret_env + ": " + *problem};
+        }
+        curve.keys = {zmqrpc::curve_public_key(value), value};
+    }
+    if (!curve_server_key.empty()) {
+        const auto problem = zmqrpc::check_curve_key(curve_server_key);
+        if (!problem) {
+            curve.server_key = curve_server_key;
+        } else {
+            const auto path = key_path(curve_server_key, keys_dir, ".key");
+            if (!file_exists(path)) {
+                // 40 characters without a '/': meant as a key, not as a name.
+                const bool key_like = curve_server_key.size() == 40 &&
+                                      curve_server_key.find('/') == std::string::npos;
+                throw Failure{key_like ? kUsage : kCannotStart,
+                              p + "curve-server-key '" + curve_server_key + "' is not a key (" +
+                                  *problem + ") and there is no public key file " + path.string()};
+            }
+            try {
+                curve.server_key = zmqrpc::load_curve_public_file(path);
+            } catch (const zmqrpc::ConfigError& e) {
+                throw Failure{kCannotStart, p + "curve-server-key: " + e.what()};
+            }
+        }
+    }
+    if (!curve_authorized_keys.empty()) {
+        curve.clients = zmqrpc::CurveClients::AuthorizedKeys;
+        curve.authorized_keys =
+            std::filesystem::absolute(key_path(curve_authorized_keys, keys_dir, ""));
+        if (!file_exists(curve.authorized_keys)) {
+            throw Failure{kCannotStart, p + "curve-authorized-keys: authorized keys file " +
+                                            curve.authorized_keys.string() + " does not exist"};
+        }
+    } else if (curve_any_client) {
+        curve.clients = zmqrpc::CurveClients::AnyWithServerKey;
+    }
+    return curve;
+}
+
+zmqrpc::Credentials CredentialOptions::resolve_plain(const std::string& prefix) const {
     int sources = !password.empty() + !password_env.empty() + !password_file.empty();
     if (sources > 1) {
         throw Failure{kUsage, "give only one of --" + prefix + "password, --" + prefix +

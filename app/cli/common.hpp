@@ -1,4 +1,4 @@
-// Shared pieces of the zmqrpc subcommands: exit codes, credential options, endpoint lists with
+// Shared pieces of the zmqrpc subcommands: exit codes, security options, endpoint lists with
 // heartbeat timeouts, signal handling and event printing. Main thread only unless noted.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,13 +39,46 @@ struct Failure {
     std::string message;
 };
 
-// --user/--password/--password-env/--password-file, with a prefix for proxies ("in-", "out-").
+// Which ways the sockets of one side go: they bind (REP, PUB), connect (REQ, SUB), or both
+// (serve with --rep and --sub shares one side's security).
+struct Side {
+    bool binds = false;
+    bool connects = false;
+};
+
+// --keys DIR: where key files given by NAME are looked up (once per subcommand).
+struct KeysOption {
+    std::string dir;
+    void add(CLI::App& app);
+    // DIR, else zmqrpc::default_keys_dir() ($ZMQRPC_KEYS, else ~/.config/zmqrpc/keys).
+    std::filesystem::path path() const;
+};
+
+// The security options of one side, with a prefix for proxies and run ("in-", "out-",
+// "metrics-"): PLAIN (--user, --password, --password-env, --password-file) or CURVE
+// (--curve-secret-file, --curve-secret-env, --curve-server-key, --curve-authorized-keys,
+// --curve-any-client). A NAME (no '/') is a file in the keys directory; a PATH has a '/'.
 struct CredentialOptions {
     std::string user, password, password_env, password_file;
-    void add(CLI::App& app, const std::string& prefix, const std::string& what);
-    // Resolves to Credentials; throws Failure for a missing env var, unreadable file, or a
-    // password without a user. Without --user: none.
-    zmqrpc::Credentials resolve(const std::string& prefix) const;
+    std::string curve_secret_file, curve_secret_env, curve_server_key, curve_authorized_keys;
+    bool curve_any_client = false;
+    // `may`: the ways this side can go in the subcommand; the options of the other way are
+    // hidden from --help (and refused by name by resolve()).
+    void add(CLI::App& app, const std::string& prefix, const std::string& what, Side may);
+    bool plain_given() const;
+    bool curve_given() const;
+    // The side's Security. Throws Failure: kUsage for PLAIN and CURVE options mixed, options of
+    // a way the side does not go (--curve-server-key on a side that only binds), a binding side
+    // without its key pair or without saying who may connect, a connecting side without the
+    // server's key, malformed key text; kCannotStart for a missing env var or unreadable file
+    // and without CURVE in libzmq. Nothing given: no security.
+    zmqrpc::Security resolve(const std::string& prefix, Side side,
+                             const std::filesystem::path& keys_dir) const;
+
+  private:
+    zmqrpc::Credentials resolve_plain(const std::string& prefix) const;
+    zmqrpc::CurveSecurity resolve_curve(const std::string& prefix, Side side,
+                                        const std::filesystem::path& keys_dir) const;
 };
 
 // An endpoint given in option `option`; throws Failure for inproc://, which nothing outside this
@@ -115,5 +149,6 @@ Command add_snoop(CLI::App& app);
 Command add_proxy(CLI::App& app);
 Command add_validate(CLI::App& app);
 Command add_run(CLI::App& app);
+Command add_keygen(CLI::App& app);
 
 }  // namespace cli

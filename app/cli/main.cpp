@@ -13,8 +13,8 @@ int main(int argc, char** argv) {
         "zmqrpc: RPC, PUB/SUB and proxies over ZeroMQ, wire-compatible with pyzmqrpc.\n"
         "Exit codes: 0 ok, 1 the server answered an error status (validate: the topology has "
         "errors), 2 no answer (timeout, unreachable, credentials refused), 3 cannot start (bad "
-        "endpoint, address in use, invalid JSON, a topology that cannot load), 64 command-line "
-        "usage.",
+        "endpoint, address in use, invalid JSON, a topology that cannot load, a missing or "
+        "unsafe key file), 64 command-line usage.",
         "zmqrpc"};
     app.set_version_flag("--version", std::string("zmqrpc ") + zmqrpc::version() + " (libzmq " +
                                           zmqrpc::libzmq_version() + ")");
@@ -27,8 +27,9 @@ int main(int argc, char** argv) {
                cli::printable(e.what()) + " (see --help)\n";
     });
     std::vector<cli::Command> commands = {
-        cli::add_serve(app), cli::add_call(app),  cli::add_publish(app),  cli::add_heartbeat(app),
-        cli::add_snoop(app), cli::add_proxy(app), cli::add_validate(app), cli::add_run(app)};
+        cli::add_serve(app),     cli::add_call(app),  cli::add_publish(app),
+        cli::add_heartbeat(app), cli::add_snoop(app), cli::add_proxy(app),
+        cli::add_validate(app),  cli::add_run(app),   cli::add_keygen(app)};
     // CLI11 reports an unknown subcommand or top-level option as "A subcommand is required";
     // name it instead. The top-level options (--help, --version) take no value, so the first
     // other word is the subcommand.

@@ -21,6 +21,7 @@
 #include <QTemporaryDir>
 
 #include <sys/prctl.h>
+#include <sys/stat.h>
 
 #include <csignal>
 #include <memory>
@@ -185,14 +186,39 @@ void oneHostEphemeral(zmqrpc::Topology& topology) {
         topology.set_node_host(node.id, "site");
 }
 
-// The environment of a runner: no credentials file of the user's, `password` (when given) in
-// ZMQRPC_BRIDGE_PASSWORD.
-QProcessEnvironment runEnv(const QString& tmp, const std::optional<QString>& password) {
+// The environment variable of the PLAIN password that plainSamplerToCloud() names.
+const QString kBridgePasswordVariable = QStringLiteral("ZMQRPC_TST_BRIDGE_PASSWORD");
+
+// The environment of a runner: no credentials file of the user's, key files in `keys` (by
+// default a directory that does not exist: the example's CURVE key pair is missing), `password`
+// (when given) in kBridgePasswordVariable.
+QProcessEnvironment runEnv(const QString& tmp, const std::optional<QString>& password,
+                           const QString& keys = {}) {
     auto env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("ZMQRPC_CREDENTIALS"), tmp + QStringLiteral("/no-credentials.json"));
-    env.remove(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD"));
-    if (password) env.insert(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD"), *password);
+    env.insert(QStringLiteral("ZMQRPC_KEYS"),
+               keys.isEmpty() ? tmp + QStringLiteral("/no-keys") : keys);
+    env.remove(kBridgePasswordVariable);
+    if (password) env.insert(kBridgePasswordVariable, *password);
     return env;
+}
+
+// The sampler-to-cloud example with a PLAIN uplink instead of its CURVE one: user 'bridge',
+// password from kBridgePasswordVariable.
+zmqrpc::Topology plainSamplerToCloud() {
+    auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+    const auto ref = zmqrpc::json{{"username", "bridge"},
+                                  {"password", {{"env", kBridgePasswordVariable.toStdString()}}}};
+    topology.set_property("site-proxy", "output_credentials", ref);
+    topology.set_property("cloud-bridge", "input_credentials", ref);
+    return topology;
+}
+
+// Mode bits of a file (0644...), or -1.
+int fileMode(const QString& path) {
+    struct stat st {};
+    if (::stat(path.toLocal8Bit().constData(), &st) != 0) return -1;
+    return static_cast<int>(st.st_mode & 07777);
 }
 
 // One row of `zmqrpc run`'s status table: NODE KIND HOST STATE IN/s OUT/s QUEUE LINKS.
@@ -261,6 +287,13 @@ class TestCli : public QObject {
     Child m_serve;  // shared by the quick call tests
     QString m_ep;
     QTemporaryDir m_tmp;  // topologies written by the validate/run tests
+    // ZMQRPC_KEYS of every child: key pairs "server", "client" and "other", made by
+    // initTestCase (never the user's ~/.config/zmqrpc/keys).
+    QTemporaryDir m_keys;
+    QString keyFile(const QString& name) const { return m_keys.filePath(name); }
+    std::string publicKey(const QString& name) const {
+        return zmqrpc::load_curve_public_file(keyFile(name + QStringLiteral(".key")).toStdString());
+    }
 
     QString writeFile(const QString& name, const QByteArray& text) {
         const QString path = m_tmp.filePath(name);
@@ -293,6 +326,18 @@ class TestCli : public QObject {
     void initTestCase() {
         QVERIFY2(QFileInfo(cliPath()).isExecutable(), qPrintable(cliPath()));
         QVERIFY(m_tmp.isValid());
+        QVERIFY(m_keys.isValid());
+        // Inherited by every child that is given no environment of its own.
+        qputenv("ZMQRPC_KEYS", m_keys.path().toLocal8Bit());
+        for (const char* name : {"server", "client", "other"}) {
+            zmqrpc::write_curve_key_pair(m_keys.path().toStdString(), name,
+                                         zmqrpc::generate_curve_key_pair(), false);
+        }
+        // A secret key file that others can read: refused.
+        zmqrpc::write_curve_key_pair(m_keys.path().toStdString(), "open",
+                                     zmqrpc::generate_curve_key_pair(), false);
+        QVERIFY(::chmod(keyFile(QStringLiteral("open.key_secret")).toLocal8Bit().constData(),
+                        0644) == 0);
         m_ep = startServe(m_serve);
         QVERIFY2(!m_ep.isEmpty(), qPrintable(m_serve.describe()));
     }
@@ -316,42 +361,71 @@ class TestCli : public QObject {
         QTest::addColumn<QString>("subcommand");
         QTest::addColumn<QStringList>("mentions");
         QTest::newRow("top") << QString()
-                             << QStringList{"serve",     "call",      "publish",  "heartbeat",
-                                            "snoop",     "proxy",     "validate", "run",
-                                            "--version", "Exit codes"};
-        QTest::newRow("serve")
-            << "serve"
-            << QStringList{"--rep",          "--sub",  "--heartbeat-timeout", "--max-message-size",
-                           "--events",       "--user", "--password",          "--password-env",
-                           "--password-file"};
-        QTest::newRow("call") << "call"
-                              << QStringList{"FUNCTION", "PARAMS", "--req",         "--timeout",
-                                             "--repeat", "--user", "--password-env"};
-        QTest::newRow("publish") << "publish" << QStringList{"FUNCTION",
-                                                             "PARAMS",
-                                                             "--pub",
-                                                             "--raw",
-                                                             "--count",
-                                                             "--rate",
-                                                             "--heartbeat-interval",
-                                                             "--subscribers",
-                                                             "--wait",
-                                                             "--password-env"};
+                             << QStringList{"serve",  "call",      "publish",   "heartbeat",
+                                            "snoop",  "proxy",     "validate",  "run",
+                                            "keygen", "--version", "Exit codes"};
+        QTest::newRow("serve") << "serve"
+                               << QStringList{"--rep",
+                                              "--sub",
+                                              "--heartbeat-timeout",
+                                              "--max-message-size",
+                                              "--events",
+                                              "--user",
+                                              "--password",
+                                              "--password-env",
+                                              "--password-file",
+                                              "--curve-secret-file",
+                                              "--curve-secret-env",
+                                              "--curve-server-key",
+                                              "--curve-authorized-keys",
+                                              "--curve-any-client",
+                                              "--keys"};
+        QTest::newRow("call") << "call" << QStringList{"FUNCTION",       "PARAMS",
+                                                       "--req",          "--timeout",
+                                                       "--repeat",       "--user",
+                                                       "--password-env", "--curve-server-key",
+                                                       "fresh key pair", "--curve-secret-file",
+                                                       "--keys"};
+        QTest::newRow("publish") << "publish"
+                                 << QStringList{"FUNCTION",
+                                                "PARAMS",
+                                                "--pub",
+                                                "--raw",
+                                                "--count",
+                                                "--rate",
+                                                "--heartbeat-interval",
+                                                "--subscribers",
+                                                "--wait",
+                                                "--password-env",
+                                                "--curve-secret-file",
+                                                "--curve-any-client"};
         QTest::newRow("heartbeat")
             << "heartbeat" << QStringList{"--pub", "--interval", "--count", "--password-env"};
         QTest::newRow("snoop")
             << "snoop"
             << QStringList{"--sub",    "--count",        "--heartbeat-timeout",   "--no-heartbeats",
                            "--events", "--password-env", "heartbeats not counted"};
-        QTest::newRow("proxy") << "proxy" << QStringList{"KIND",          "sub2req",
-                                                         "sub2pub",       "rep2pub",
-                                                         "rep2req",       "buffered-rep2req",
-                                                         "--in-rep",      "--in-sub",
-                                                         "--out-pub",     "--out-req",
-                                                         "--req-timeout", "--retry-interval",
-                                                         "--queue",       "--heartbeat-interval",
-                                                         "--in-user",     "--out-password-env",
-                                                         "SIGUSR1"};
+        QTest::newRow("proxy") << "proxy"
+                               << QStringList{"KIND",
+                                              "sub2req",
+                                              "sub2pub",
+                                              "rep2pub",
+                                              "rep2req",
+                                              "buffered-rep2req",
+                                              "--in-rep",
+                                              "--in-sub",
+                                              "--out-pub",
+                                              "--out-req",
+                                              "--req-timeout",
+                                              "--retry-interval",
+                                              "--queue",
+                                              "--heartbeat-interval",
+                                              "--in-user",
+                                              "--out-password-env",
+                                              "--in-curve-secret-file",
+                                              "--in-curve-authorized-keys",
+                                              "--out-curve-server-key",
+                                              "SIGUSR1"};
         QTest::newRow("validate") << "validate" << QStringList{"FILE", "--json"};
         QTest::newRow("run") << "run"
                              << QStringList{"FILE",
@@ -364,7 +438,23 @@ class TestCli : public QObject {
                                             "--nodes",
                                             "--status-interval",
                                             "--quiet",
+                                            "--keys",
+                                            "--metrics-curve-secret-file",
+                                            "--metrics-curve-any-client",
                                             "SIGUSR1"};
+        QTest::newRow("keygen") << "keygen" << QStringList{"NAME",     "--keys",          "--force",
+                                                           "--public", "NAME.key_secret", "0600",
+                                                           "exit 3"};
+    }
+    void helpHidesOptionsOfTheOtherWay() {
+        // call only connects, publish only binds: --help shows only the CURVE options that fit.
+        auto call = run({"call", "--help"});
+        VERIFY_RUN(call, call.code == 0 &&
+                             !call.out.contains(QStringLiteral("--curve-any-client")) &&
+                             !call.out.contains(QStringLiteral("--curve-authorized-keys")));
+        auto publish = run({"publish", "--help"});
+        VERIFY_RUN(publish, publish.code == 0 &&
+                                !publish.out.contains(QStringLiteral("--curve-server-key")));
     }
     void help() {
         QFETCH(QString, subcommand);
@@ -749,6 +839,204 @@ class TestCli : public QObject {
         QVERIFY2(serve.waitFinished(2000), qPrintable(serve.describe()));
         QVERIFY(!serve.err().contains(secret) && !serve.err().contains(wrong));
         QVERIFY(!serve.out().contains(secret));
+    }
+
+    // ---- CURVE
+
+    void keygen() {
+        QTemporaryDir home;
+        QVERIFY(home.isValid());
+        const QString dir = home.filePath(QStringLiteral("keys"));  // made by keygen
+        auto env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("ZMQRPC_KEYS"), dir);
+        const QString publicFile = dir + QStringLiteral("/site.key");
+        const QString secretFile = dir + QStringLiteral("/site.key_secret");
+
+        auto r = run({"keygen", "site"}, 5000, env);
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 0);
+        // One line of Z85 on stdout, as KEY=$(zmqrpc keygen site) takes it.
+        VERIFY_RUN(r, r.out.size() == 41 && r.out.endsWith(QLatin1Char('\n')));
+        const std::string key = r.out.trimmed().toStdString();
+        QVERIFY2(!zmqrpc::check_curve_key(key), key.c_str());
+        VERIFY_RUN(r, nonEmptyLines(r.err).size() == 1 && r.err.contains(publicFile) &&
+                          r.err.contains(secretFile));
+        QCOMPARE(fileMode(publicFile), 0644);
+        QCOMPARE(fileMode(secretFile), 0600);
+        QCOMPARE(fileMode(dir), 0700);
+        QCOMPARE(zmqrpc::load_curve_public_file(publicFile.toStdString()), key);
+        QCOMPARE(zmqrpc::load_curve_secret_file(secretFile.toStdString()).public_key, key);
+        QVERIFY2(!r.err.contains(QString::fromStdString(
+                     zmqrpc::load_curve_secret_file(secretFile.toStdString()).secret_key)),
+                 qPrintable(r.err));
+
+        // --public prints the existing pair's public key and makes nothing.
+        auto shown = run({"keygen", "--public", "site"}, 5000, env);
+        VERIFY_RUN(shown, shown.code == 0 && shown.out == r.out && shown.err.isEmpty());
+
+        // An existing pair is not replaced without --force.
+        auto again = run({"keygen", "site"}, 5000, env);
+        VERIFY_RUN(again, again.finished && again.normal && again.code == 3 && again.out.isEmpty());
+        VERIFY_RUN(again, nonEmptyLines(again.err).size() == 1 &&
+                              again.err.startsWith(QStringLiteral("zmqrpc keygen: ")) &&
+                              again.err.contains(QStringLiteral("exists already")) &&
+                              again.err.contains(QStringLiteral("--force")));
+        QCOMPARE(zmqrpc::load_curve_public_file(publicFile.toStdString()), key);
+
+        auto forced = run({"keygen", "site", "--force"}, 5000, env);
+        VERIFY_RUN(forced, forced.code == 0 && forced.out.size() == 41 && forced.out != r.out);
+        const std::string replaced = forced.out.trimmed().toStdString();
+        QCOMPARE(zmqrpc::load_curve_public_file(publicFile.toStdString()), replaced);
+        QCOMPARE(zmqrpc::load_curve_secret_file(secretFile.toStdString()).public_key, replaced);
+        QCOMPARE(fileMode(secretFile), 0600);
+
+        // --keys (alias --dir) names another directory; without NAME, the host name.
+        const QString other = home.filePath(QStringLiteral("other"));
+        auto named = run({"keygen", "--dir", other}, 5000, env);
+        VERIFY_RUN(named, named.code == 0);
+        char host[256] = {};
+        QCOMPARE(::gethostname(host, sizeof host - 1), 0);
+        const QString hostFile = other + QLatin1Char('/') + QString::fromLocal8Bit(host);
+        QCOMPARE(zmqrpc::load_curve_public_file((hostFile + QStringLiteral(".key")).toStdString()),
+                 named.out.trimmed().toStdString());
+        QCOMPARE(fileMode(hostFile + QStringLiteral(".key_secret")), 0600);
+
+        auto missing = run({"keygen", "--public", "nosuch"}, 5000, env);
+        VERIFY_RUN(missing, missing.code == 3 && missing.out.isEmpty() &&
+                                missing.err.contains(QStringLiteral("zmqrpc keygen nosuch")));
+        auto badName = run({"keygen", "../escape"}, 5000, env);
+        VERIFY_RUN(badName,
+                   badName.code == 3 && badName.err.contains(QStringLiteral("plain file")));
+    }
+
+    void curveAnyClient() {
+        Child serve;
+        const QString ep =
+            startServe(serve, {"--curve-secret-file", "server", "--curve-any-client"});
+        QVERIFY2(!ep.isEmpty(), qPrintable(serve.describe()));
+
+        // The server key by name (server.key in ZMQRPC_KEYS) with a fresh client key pair, and
+        // as Z85 text with the client's own key pair from a file path.
+        auto ok =
+            run({"call", "ping", "--req", ep, "--timeout", "3", "--curve-server-key", "server"});
+        VERIFY_RUN(ok, ok.code == 0 && ok.out == QStringLiteral("\"pong\"\n") && ok.err.isEmpty());
+        ok = run({"call", "add", R"({"a": 2, "b": 3})", "--req", ep, "--timeout", "3",
+                  "--curve-server-key", QString::fromStdString(publicKey("server")),
+                  "--curve-secret-file", keyFile(QStringLiteral("client.key_secret"))});
+        VERIFY_RUN(ok, ok.code == 0 && ok.out == QStringLiteral("5\n"));
+        // The secret key from the environment.
+        const auto client = zmqrpc::load_curve_secret_file(
+            keyFile(QStringLiteral("client.key_secret")).toStdString());
+        ok = run({"call", "ping", "--req", ep, "--timeout", "3", "--curve-server-key", "server",
+                  "--curve-secret-env", "ZMQRPC_TST_CURVE_SECRET"},
+                 5000,
+                 envWith(QStringLiteral("ZMQRPC_TST_CURVE_SECRET"),
+                         QString::fromStdString(client.secret_key)));
+        VERIFY_RUN(ok, ok.code == 0);
+        QVERIFY2(!ok.err.contains(QString::fromStdString(client.secret_key)), qPrintable(ok.err));
+
+        // Refused, said as such, never a timeout: a wrong server key, and no CURVE at all.
+        for (const QStringList& security :
+             {QStringList{"--curve-server-key", "other"}, QStringList{}}) {
+            auto bad = run(QStringList{"call", "ping", "--req", ep, "--timeout", "2"} + security);
+            VERIFY_RUN(bad, bad.finished && bad.normal && bad.code == 2 && bad.out.isEmpty());
+            VERIFY_RUN(bad, nonEmptyLines(bad.err).size() == 1 &&
+                                bad.err.startsWith(QStringLiteral("zmqrpc call: ")) &&
+                                bad.err.contains(QStringLiteral("refused")) &&
+                                !bad.err.contains(QStringLiteral("timeout")) &&
+                                !bad.err.contains(QStringLiteral("timed out")));
+        }
+        // Still serving.
+        ok = run({"call", "ping", "--req", ep, "--timeout", "3", "--curve-server-key", "server"});
+        VERIFY_RUN(ok, ok.code == 0);
+        QVERIFY(serve.signal(SIGTERM));
+        QVERIFY2(serve.waitFinished(2000), qPrintable(serve.describe()));
+        QVERIFY2(serve.normalExit() && serve.exitCode() == 0, qPrintable(serve.describe()));
+        QVERIFY2(serve.err().contains(QStringLiteral("credentials refused")),
+                 qPrintable(serve.describe()));
+    }
+
+    void curveAuthorizedKeys() {
+        // Only the client key listed; the list is re-read at each connection.
+        const QString list = keyFile(QStringLiteral("serve.authorized_keys"));
+        {
+            QFile file(list);
+            QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            file.write("# who may call\n" + QByteArray::fromStdString(publicKey("client")) +
+                       " the client\n");
+        }
+        QCOMPARE(fileMode(list) & 022, 0);
+        Child serve;
+        const QString ep = startServe(serve, {"--curve-secret-file", "server",
+                                              "--curve-authorized-keys", "serve.authorized_keys"});
+        QVERIFY2(!ep.isEmpty(), qPrintable(serve.describe()));
+
+        auto ok = run({"call", "ping", "--req", ep, "--timeout", "3", "--curve-server-key",
+                       "server", "--curve-secret-file", "client"});
+        VERIFY_RUN(ok, ok.code == 0 && ok.out == QStringLiteral("\"pong\"\n"));
+        // Not listed: another key pair, a fresh one, none at all.
+        for (const QStringList& security :
+             {QStringList{"--curve-server-key", "server", "--curve-secret-file", "other"},
+              QStringList{"--curve-server-key", "server"}, QStringList{}}) {
+            auto bad = run(QStringList{"call", "ping", "--req", ep, "--timeout", "2"} + security);
+            VERIFY_RUN(bad, bad.finished && bad.normal && bad.code == 2 && bad.out.isEmpty());
+            VERIFY_RUN(bad, nonEmptyLines(bad.err).size() == 1 &&
+                                bad.err.contains(QStringLiteral("refused")) &&
+                                !bad.err.contains(QStringLiteral("timeout")));
+        }
+        // Listed now, without restarting the server.
+        {
+            QFile file(list);
+            QVERIFY(file.open(QIODevice::Append));
+            file.write(QByteArray::fromStdString(publicKey("other")) + "\n");
+        }
+        ok = run({"call", "ping", "--req", ep, "--timeout", "3", "--curve-server-key", "server",
+                  "--curve-secret-file", "other"});
+        VERIFY_RUN(ok, ok.code == 0);
+        QVERIFY(serve.signal(SIGTERM));
+        QVERIFY2(serve.waitFinished(2000), qPrintable(serve.describe()));
+    }
+
+    void curvePublishSnoop() {
+        // A binding PUB with CURVE; snoop connects with the server's key.
+        const QString ep = QString::fromStdString(freeTcpEndpoint());
+        Child snoop;
+        snoop.start({"snoop", "--sub", ep, "--count", "1", "--no-heartbeats", "--curve-server-key",
+                     "server"});
+        QVERIFY(snoop.waitStarted());
+        auto r = run({"publish", "--raw", "sealed", "--pub", ep, "--wait", "3",
+                      "--curve-secret-file", "server", "--curve-any-client"});
+        VERIFY_RUN(r, r.code == 0);
+        QVERIFY2(snoop.waitFinished(3000), qPrintable(snoop.describe()));
+        QCOMPARE(snoopMessage(snoop.outLines().value(0)), QStringLiteral("sealed"));
+
+        // A subscriber with the wrong server key never counts as one.
+        Child wrong;
+        wrong.start({"snoop", "--sub", ep, "--curve-server-key", "other"});
+        QVERIFY(wrong.waitStarted());
+        r = run({"publish", "--raw", "sealed", "--pub", ep, "--wait", "0.5", "--curve-secret-file",
+                 "server", "--curve-any-client"});
+        VERIFY_RUN(r, r.code == 2 && r.err.contains(QStringLiteral("no subscriber")));
+        QVERIFY(wrong.signal(SIGTERM));
+        QVERIFY2(wrong.waitFinished(2000), qPrintable(wrong.describe()));
+        QVERIFY2(wrong.out().isEmpty(), qPrintable(wrong.describe()));
+    }
+
+    void curveProxy() {
+        // rep2req: the input binds with CURVE (in-), the output connects to a CURVE server (out-).
+        Child serve;
+        const QString server =
+            startServe(serve, {"--curve-secret-file", "server", "--curve-any-client"});
+        QVERIFY2(!server.isEmpty(), qPrintable(serve.describe()));
+        Child proxy;
+        const QString in =
+            startProxy(proxy, QStringLiteral("rep2req"),
+                       {"--in-rep", kAnyLoopback, "--out-req", server, "--in-curve-secret-file",
+                        "other", "--in-curve-any-client", "--out-curve-server-key", "server",
+                        "--out-curve-secret-file", "client"});
+        QVERIFY2(in.startsWith(QStringLiteral("rep ")), qPrintable(proxy.describe()));
+        auto ok = run(
+            {"call", "ping", "--req", in.mid(4), "--timeout", "3", "--curve-server-key", "other"});
+        VERIFY_RUN(ok, ok.code == 0 && ok.out == QStringLiteral("\"pong\"\n"));
     }
 
     void addressInUse() {
@@ -1319,6 +1607,33 @@ class TestCli : public QObject {
         QCOMPARE(parseJson(json.out), zmqrpc::json::array());
     }
 
+    void validateCurve() {
+        // validate() says what a CURVE side lacks, by link.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        topology.set_property("cloud-bridge", "input_credentials",
+                              zmqrpc::json{{"curve", {{"secret_key", {{"file", "bridge"}}}}}});
+        const QString noClients = writeTopology(QStringLiteral("s2c-no-clients.json"), topology);
+        auto r = run({"validate", noClients});
+        VERIFY_RUN(r, r.finished && r.normal && r.code == 1);
+        VERIFY_RUN(r, r.out.contains(noClients + QStringLiteral(": error: link 'uplink'")) &&
+                          r.out.contains(QStringLiteral("must say who may connect")));
+
+        // A fresh client key pair cannot be listed in authorized_keys.
+        topology.set_property(
+            "cloud-bridge", "input_credentials",
+            zmqrpc::json{{"curve",
+                          {{"secret_key", {{"file", "bridge"}}},
+                           {"clients", {{"authorized_keys", "bridge.authorized_keys"}}}}}});
+        const QString listed = writeTopology(QStringLiteral("s2c-listed.json"), topology);
+        r = run({"validate", listed, "--json"});
+        VERIFY_RUN(r, r.code == 1);
+        const auto problems = parseJson(r.out);
+        VERIFY_RUN(r, problems.is_array() && problems.size() == 1 &&
+                          problems[0].value("link", "") == "uplink" &&
+                          problems[0].value("text", "").find("authorized_keys cannot list it") !=
+                              std::string::npos);
+    }
+
     void validateErrors() {
         const QString path =
             writeFile(QStringLiteral("errors.json"),
@@ -1543,13 +1858,22 @@ class TestCli : public QObject {
     void runSamplerToCloud() {
         // Every node in one runner, every bind on an ephemeral loopback port: the runtime starts
         // binders first and hands their resolved endpoints to the connectors.
+        // Its CURVE uplink needs the bridge's key pair, made as the README says.
         auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
         oneHostEphemeral(topology);
         const QString path = writeTopology(QStringLiteral("s2c-local.json"), topology);
+        const QString keys = m_tmp.filePath(QStringLiteral("s2c-keys"));
+        const auto env = runEnv(m_tmp.path(), std::nullopt, keys);
+        auto keygen = run({"keygen", "sampler-to-cloud-bridge", "--force"}, 5000, env);
+        VERIFY_RUN(keygen, keygen.code == 0 &&
+                               QFileInfo::exists(keys + "/sampler-to-cloud-bridge.key_secret"));
+        const QString secret =
+            QString::fromStdString(zmqrpc::load_curve_secret_file(
+                                       (keys + "/sampler-to-cloud-bridge.key_secret").toStdString())
+                                       .secret_key);
 
         Child runner;
-        runner.start({"run", path, "--status-interval", "0.5"},
-                     runEnv(m_tmp.path(), QStringLiteral("bridge-secret")));
+        runner.start({"run", path, "--status-interval", "0.5"}, env);
         const QString first = waitFirstTable(runner);
         QVERIFY2(!first.isEmpty(), qPrintable(runner.describe()));
         for (const auto& node : topology.nodes()) {
@@ -1572,14 +1896,70 @@ class TestCli : public QObject {
         QVERIFY2(proxy.links == QLatin1String("3 alive"), qPrintable(runner.describe()));
         QVERIFY2(proxy.queue.endsWith(QStringLiteral("/100000")), qPrintable(runner.describe()));
         QVERIFY2(!runner.err().contains(QStringLiteral("failed")), qPrintable(runner.describe()));
-        QVERIFY2(!runner.err().contains(QStringLiteral("bridge-secret")), qPrintable(runner.err()));
+        QVERIFY2(!runner.err().contains(secret) && !runner.out().contains(secret),
+                 qPrintable(runner.err()));
         stopRunner(runner, 6);
+    }
+
+    void runSamplerToCloudKeysOption() {
+        // --keys names the directory instead of ZMQRPC_KEYS (which points elsewhere here).
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        oneHostEphemeral(topology);
+        const QString path = writeTopology(QStringLiteral("s2c-keys-option.json"), topology);
+        const QString keys = m_tmp.filePath(QStringLiteral("s2c-keys-option"));
+        auto keygen = run({"keygen", "sampler-to-cloud-bridge", "--keys", keys, "--force"});
+        VERIFY_RUN(keygen, keygen.code == 0);
+        Child runner;
+        runner.start({"run", path, "--quiet", "--keys", keys}, runEnv(m_tmp.path(), std::nullopt));
+        const QString first = waitFirstTable(runner);
+        QVERIFY2(first.contains(QStringLiteral(": 6 running\n")), qPrintable(runner.describe()));
+        stopRunner(runner, 6);
+    }
+
+    void runWithoutCurveKey() {
+        // The example's bridge key pair is not in the keys directory: never prompted for, the
+        // two nodes of the uplink fail and say how to make it; the rest runs.
+        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        rewriteBinds(topology, [] { return freeTcpEndpoint(); });
+        for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
+            topology.set_node_host(node.id, "site");
+        const QString path = writeTopology(QStringLiteral("s2c-nokey.json"), topology);
+        const QString keys = m_tmp.filePath(QStringLiteral("s2c-empty-keys"));
+
+        Child runner;
+        runner.start({"run", path, "--host", "site"}, runEnv(m_tmp.path(), std::nullopt, keys));
+        const QString first = waitFirstTable(runner);
+        QVERIFY2(!first.isEmpty(), qPrintable(runner.describe()));
+        for (const char* id : {"sampler-1", "sampler-2", "sampler-3", "cloud-tap"}) {
+            const auto rows = rowsOf(first, QString::fromLatin1(id));
+            QVERIFY2(rows.size() == 1 && rows[0].state == QLatin1String("running"),
+                     qPrintable(runner.describe()));
+        }
+        for (const char* id : {"site-proxy", "cloud-bridge"}) {
+            const auto rows = rowsOf(first, QString::fromLatin1(id));
+            QVERIFY2(rows.size() == 1 && rows[0].state == QLatin1String("failed"),
+                     qPrintable(runner.describe()));
+        }
+        const QString secretFile = keys + QStringLiteral("/sampler-to-cloud-bridge.key_secret");
+        QVERIFY2(first.contains(QStringLiteral("\n  cloud-bridge: ")) &&
+                     first.contains(secretFile) &&
+                     first.contains(QStringLiteral("zmqrpc keygen sampler-to-cloud-bridge")),
+                 qPrintable(first));
+        QVERIFY2(first.contains(QStringLiteral("\n  site-proxy: ")) &&
+                     first.contains(QStringLiteral("sampler-to-cloud-bridge.key")),
+                 qPrintable(first));
+        QVERIFY2(runner.err().contains(QStringLiteral("zmqrpc keygen sampler-to-cloud-bridge")),
+                 qPrintable(runner.describe()));
+        QVERIFY2(!runner.err().contains(QStringLiteral("password")),
+                 qPrintable(runner.describe()));  // no prompt
+        QVERIFY2(runner.running(), qPrintable(runner.describe()));
+        stopRunner(runner, 4);
     }
 
     void runWithoutPassword() {
         // Fixed (reserved) ports, so that the tap can connect to the bridge's PUB endpoint even
         // though the bridge cannot start; stdin is not a terminal, so nothing is prompted.
-        auto topology = loadExample(QStringLiteral("sampler-to-cloud.json"));
+        auto topology = plainSamplerToCloud();
         rewriteBinds(topology, [] { return freeTcpEndpoint(); });
         for (const auto& node : std::vector<zmqrpc::Node>(topology.nodes()))
             topology.set_node_host(node.id, "site");
@@ -1603,9 +1983,8 @@ class TestCli : public QObject {
                                     QStringLiteral("password for user 'bridge'")),
                      qPrintable(first));
         }
-        QVERIFY2(first.contains(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD")), qPrintable(first));
-        QVERIFY2(runner.err().contains(QStringLiteral("ZMQRPC_BRIDGE_PASSWORD")),
-                 qPrintable(runner.describe()));
+        QVERIFY2(first.contains(kBridgePasswordVariable), qPrintable(first));
+        QVERIFY2(runner.err().contains(kBridgePasswordVariable), qPrintable(runner.describe()));
         QVERIFY2(!runner.err().contains(QStringLiteral("password for user 'bridge' (")),
                  qPrintable(runner.describe()));  // no prompt
         QVERIFY2(runner.running(), qPrintable(runner.describe()));
@@ -1924,6 +2303,156 @@ class TestCli : public QObject {
         QTest::newRow("run bad --metrics endpoint")
             << QStringList{"run", example, "--metrics", "tcp://bogus"} << 3 << "tcp://bogus";
 
+        // CURVE options (key pairs "server", "client", "open" in ZMQRPC_KEYS; see initTestCase).
+        QTest::newRow("PLAIN and CURVE mixed")
+            << QStringList{"call",       "ping",   "--req",
+                           dead,         "--user", "alice",
+                           "--password", "pw-xyz", "--curve-server-key",
+                           "server"}
+            << 64 << "not both";
+        QTest::newRow("CURVE server without who may connect")
+            << QStringList{"serve", "--rep", any, "--curve-secret-file", "server"} << 64
+            << "say who may connect: --curve-authorized-keys";
+        QTest::newRow("CURVE server without its key pair")
+            << QStringList{"serve", "--rep", any, "--curve-any-client"} << 64
+            << "--curve-secret-file";
+        QTest::newRow("--curve-server-key on a binding side") << QStringList{"publish",
+                                                                             "--raw",
+                                                                             "x",
+                                                                             "--pub",
+                                                                             any,
+                                                                             "--curve-secret-file",
+                                                                             "server",
+                                                                             "--curve-any-client",
+                                                                             "--curve-server-key",
+                                                                             "server"}
+                                                              << 64 << "only binds";
+        QTest::newRow("--curve-server-key on serve --rep") << QStringList{"serve",
+                                                                          "--rep",
+                                                                          any,
+                                                                          "--curve-secret-file",
+                                                                          "server",
+                                                                          "--curve-any-client",
+                                                                          "--curve-server-key",
+                                                                          "server"}
+                                                           << 64 << "only binds";
+        QTest::newRow("--curve-any-client on a connecting side")
+            << QStringList{"snoop",  "--sub",
+                           dead,     "--curve-server-key",
+                           "server", "--curve-any-client"}
+            << 64 << "only connects";
+        QTest::newRow("CURVE client without the server key")
+            << QStringList{"call", "ping", "--req", dead, "--curve-secret-file", "client"} << 64
+            << "--curve-server-key";
+        QTest::newRow("two CURVE secret sources") << QStringList{"call",
+                                                                 "ping",
+                                                                 "--req",
+                                                                 dead,
+                                                                 "--curve-server-key",
+                                                                 "server",
+                                                                 "--curve-secret-file",
+                                                                 "client",
+                                                                 "--curve-secret-env",
+                                                                 "HOME"}
+                                                  << 64 << "only one";
+        QTest::newRow("authorized keys and any client") << QStringList{"serve",
+                                                                       "--rep",
+                                                                       any,
+                                                                       "--curve-secret-file",
+                                                                       "server",
+                                                                       "--curve-any-client",
+                                                                       "--curve-authorized-keys",
+                                                                       "x"}
+                                                        << 64 << "only one";
+        QTest::newRow("bad server key text")
+            << QStringList{"call",
+                           "ping",
+                           "--req",
+                           dead,
+                           "--curve-server-key",
+                           QString(39, QLatin1Char('a')) + QLatin1Char('~')}
+            << 64 << "character 40 is not Z85 text";
+        QTest::newRow("proxy input without who may connect")
+            << QStringList{"proxy",
+                           "rep2req",
+                           "--in-rep",
+                           any,
+                           "--out-req",
+                           dead,
+                           "--in-curve-secret-file",
+                           "server"}
+            << 64 << "--in-curve-authorized-keys";
+        QTest::newRow("proxy output that binds with a server key")
+            << QStringList{"proxy",
+                           "sub2pub",
+                           "--in-sub",
+                           dead,
+                           "--out-pub",
+                           any,
+                           "--out-curve-server-key",
+                           "server"}
+            << 64 << "--out-curve-server-key";
+        QTest::newRow("run --metrics-curve without --metrics")
+            << QStringList{"run", example, "--metrics-curve-secret-file", "server",
+                           "--metrics-curve-any-client"}
+            << 64 << "--metrics";
+        QTest::newRow("keygen --public --force")
+            << QStringList{"keygen", "--public", "server", "--force"} << 64 << "--force";
+        QTest::newRow("missing secret key file")
+            << QStringList{"call",
+                           "ping",
+                           "--req",
+                           dead,
+                           "--curve-server-key",
+                           "server",
+                           "--curve-secret-file",
+                           "nosuch"}
+            << 3 << "nosuch.key_secret does not exist (make one with: zmqrpc keygen nosuch)";
+        QTest::newRow("missing server key file") << QStringList{"call",
+                                                                "ping",
+                                                                "--req",
+                                                                dead,
+                                                                "--curve-server-key",
+                                                                "/nonexistent/zmqrpc-tst.key"}
+                                                 << 3 << "/nonexistent/zmqrpc-tst.key";
+        QTest::newRow("missing server key name")
+            << QStringList{"call", "ping", "--req", dead, "--curve-server-key", "nosuch"} << 3
+            << "nosuch.key";
+        QTest::newRow("secret key file others can read")
+            << QStringList{"serve", "--rep",
+                           any,     "--curve-secret-file",
+                           "open",  "--curve-any-client"}
+            << 3 << "chmod 600";
+        QTest::newRow("missing authorized keys file")
+            << QStringList{"serve",
+                           "--rep",
+                           any,
+                           "--curve-secret-file",
+                           "server",
+                           "--curve-authorized-keys",
+                           "/nonexistent/zmqrpc-tst-authorized"}
+            << 3 << "/nonexistent/zmqrpc-tst-authorized";
+        QTest::newRow("--curve-secret-env unset") << QStringList{"call",
+                                                                 "ping",
+                                                                 "--req",
+                                                                 dead,
+                                                                 "--curve-server-key",
+                                                                 "server",
+                                                                 "--curve-secret-env",
+                                                                 "ZMQRPC_TST_UNSET_VARIABLE"}
+                                                  << 3 << "ZMQRPC_TST_UNSET_VARIABLE";
+        QTest::newRow("--curve-secret-env not a key") << QStringList{"call",
+                                                                     "ping",
+                                                                     "--req",
+                                                                     dead,
+                                                                     "--curve-server-key",
+                                                                     "server",
+                                                                     "--curve-secret-env",
+                                                                     "HOME"}
+                                                      << 3 << "a CURVE key is 40 characters";
+        QTest::newRow("keygen over an existing pair")
+            << QStringList{"keygen", "server"} << 3 << "--force";
+
         // Numbers: no wrapping around into unsigned types, no NaN, nothing absurd; the message
         // names the option and its range.
         QTest::newRow("publish --count -1")
@@ -2039,8 +2568,8 @@ class TestCli : public QObject {
         QVERIFY2(lines.size() == 1, qPrintable(r.text));
         QVERIFY2(lines[0].startsWith(QStringLiteral("zmqrpc")), qPrintable(r.err));
         // Every error, CLI11's included, names the subcommand, and only once.
-        static const QStringList subcommands{"serve", "call",  "publish",  "heartbeat",
-                                             "snoop", "proxy", "validate", "run"};
+        static const QStringList subcommands{"serve", "call",     "publish", "heartbeat", "snoop",
+                                             "proxy", "validate", "run",     "keygen"};
         if (!args.isEmpty() && subcommands.contains(args[0])) {
             const QString prefix = QStringLiteral("zmqrpc %1: ").arg(args[0]);
             QVERIFY2(lines[0].startsWith(prefix), qPrintable(r.err));
