@@ -135,6 +135,7 @@ void MonitoredSocket::check_plain(const Credentials& credentials) const {
 void MonitoredSocket::refused(const std::string& endpoint, std::string text) {
     stats_.credentials_refused.add();
     stats_.set_connection(ConnectionState::CredentialsRefused);
+    last_refusal_ = text;
     reporter_.emit(EventKind::CredentialsRefused, endpoint, std::move(text));
 }
 
@@ -994,23 +995,24 @@ RpcError ReqChannel::fail(RpcError::Kind kind, std::string text) {
     return RpcError(kind, std::move(text));
 }
 
+std::string ReqChannel::refused_text() const {
+    std::string text =
+        "credentials refused by " + endpoints_text() + " (" + security_.describe() + ")";
+    const std::string& why = socket_->last_refusal();
+    return why.empty() ? text : text + ": " + why;
+}
+
 std::optional<RpcError> ReqChannel::check(Clock::time_point now, bool drain) {
     if (state_ == State::Idle) return std::nullopt;
     if (drain) socket_->drain_monitor();
     bool refused = stats_->credentials_refused.get() > refused_at_begin_;
     if (refused && state_ == State::Sending && stats_->peers.get() == 0) {
-        return fail(
-            RpcError::Kind::CredentialsRefused,
-            "credentials refused by " + endpoints_text() + " (" + security_.describe() + ")");
+        return fail(RpcError::Kind::CredentialsRefused, refused_text());
     }
     if (now < deadline_) return std::nullopt;
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_);
     if (state_ == State::Sending) {
-        if (refused) {
-            return fail(
-                RpcError::Kind::CredentialsRefused,
-                "credentials refused by " + endpoints_text() + " (" + security_.describe() + ")");
-        }
+        if (refused) return fail(RpcError::Kind::CredentialsRefused, refused_text());
         if (security_.none() && stats_->handshake_failures.get() > handshake_failures_at_begin_) {
             return fail(RpcError::Kind::CredentialsRefused,
                         "credentials refused by " + endpoints_text() +

@@ -63,6 +63,8 @@ class MonitoredSocket {
     // The same, unless it was done less than 5 ms ago: an empty read still costs syscalls, and
     // on a message path (one per request) that is measurable (tests/bench).
     void drain_monitor_if_due();
+    // The text of the last refusal (credentials, key or mechanism) on this socket, or empty.
+    const std::string& last_refusal() const noexcept { return last_refusal_; }
     // Handshakes that succeeded since this socket was created.
     std::uint64_t handshakes() const noexcept { return handshakes_; }
 
@@ -80,10 +82,10 @@ class MonitoredSocket {
     int bind_errno_ = 0;  // from the last BIND_FAILED event
     std::string zap_domain_;
     Security::Mechanism mechanism_ = Security::Mechanism::None;
-    std::optional<CurveSecurity> curve_client_;
-    std::string curve_public_key_;  // ours, as a client
-    std::string
-        server_key_;  // the last one connect() set  // connecting side with CURVE: server keys
+    std::optional<CurveSecurity> curve_client_;  // connecting side with CURVE: server keys
+    std::string curve_public_key_;               // ours, as a client
+    std::string server_key_;                     // the last one connect() set
+    std::string last_refusal_;
     std::uint64_t handshakes_ = 0;
     Clock::time_point next_drain_{};
     bool retry_reported_ = false;
@@ -256,6 +258,7 @@ class ReqChannel {
     void recreate(const std::string& why);
     RpcError fail(RpcError::Kind kind, std::string text);
     std::string endpoints_text() const;
+    std::string refused_text() const;  // "credentials refused by EP (ours): why"
 
     Context& context_;
     ComponentStats& component_;

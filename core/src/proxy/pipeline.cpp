@@ -164,9 +164,10 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
     // socket tries again, after a pause (they will not fix themselves in milliseconds).
     if (stats_->credentials_refused.get() > refused_seen_ && stats_->peers.get() == 0 && busy) {
         refused_seen_ = stats_->credentials_refused.get();
-        auto f =
-            fail(RpcError::Kind::CredentialsRefused,
-                 "credentials refused by " + endpoint_ + " (" + security_.describe() + ")", true);
+        std::string text =
+            "credentials refused by " + endpoint_ + " (" + security_.describe() + ")";
+        if (!socket_->last_refusal().empty()) text += ": " + socket_->last_refusal();
+        auto f = fail(RpcError::Kind::CredentialsRefused, std::move(text), true);
         paused_until_ = now + kRefusedPause;
         return f;
     }
