@@ -8,7 +8,7 @@
 #
 #   -n RUNS        full runs of the bench (default 6)
 #   --quick        pass --quick to the bench (smaller sizes, for trying the script)
-#   --only ID      one measurement (1..9), as zmqrpc_bench --only
+#   --only ID      one measurement (1..9, or 1c, 2c: rows 1, 2 with CURVE), as zmqrpc_bench --only
 #   --compare REV  also build zmqrpc_bench at git revision REV (a worktree in build-rel-at-REV/)
 #                  and run the two binaries alternately, REV then this tree, RUNS times each, so a
 #                  change's cost is measured before and after on the same machine in the same

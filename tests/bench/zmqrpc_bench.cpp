@@ -4,7 +4,7 @@
 //   zmqrpc_bench            the full run (under a minute on 2 cores)
 //   zmqrpc_bench --quick    small sizes, a few seconds (what the CTest smoke check runs)
 //   zmqrpc_bench --json     machine-readable output instead of the table
-//   zmqrpc_bench --only N   one measurement (1..9), e.g. to profile it
+//   zmqrpc_bench --only N   one measurement (1..9, 1c, 2c), e.g. to profile it
 //   zmqrpc_bench --cpu N    the CPU the round-trip rows are pinned to (default: the first allowed)
 //
 // Everything binds to tcp://127.0.0.1:* and reads the endpoint back; every loop is bounded in
@@ -30,6 +30,12 @@
 // (tests/support/tcp_relay.hpp) at 0, 10 and 50 ms round trip, window 1 (pyzmqrpc) and the
 // default window, beside raw libzmq with the same window over the same kind of link, and a sweep
 // of windows at 50 ms; row 9 the same proxy on loopback with a durable store and without.
+//
+// Issue 14 (CURVE): rows 1c (with 1cs) and 2c are rows 1 and 2 with CURVE on both sides, ours
+// against raw libzmq CURVE on the same bytes: the servers (REP, PUB) hold a key pair and let any
+// client that holds their public key in (zmqrpc's `clients: any`; raw libzmq without a ZAP
+// handler does the same), each client has a key pair of its own. The target is the same ratio as
+// without encryption: both sides pay the same encryption, so it should not change.
 #include "bench_util.hpp"
 
 #include "tcp_relay.hpp"
@@ -370,12 +376,42 @@ Row row_from_json(json j) {
 // ---------------------------------------------------------------------------------------------
 // Raw libzmq helpers
 
+// A raw CURVE server socket (REP, PUB) with key pair `keys`; no ZAP handler on the raw context,
+// so any client that holds the public key gets in (zmqrpc's `clients: any`).
+void curve_server(zmq::socket_t& socket, const CurveKeyPair& keys) {
+    socket.set(zmq::sockopt::curve_server, 1);
+    socket.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+}
+
+// A raw CURVE client socket (REQ, SUB) with a fresh key pair of its own, as zmqrpc's.
+void curve_client(zmq::socket_t& socket, const std::string& server_key) {
+    const CurveKeyPair mine = generate_curve_key_pair();
+    socket.set(zmq::sockopt::curve_serverkey, server_key);
+    socket.set(zmq::sockopt::curve_publickey, mine.public_key);
+    socket.set(zmq::sockopt::curve_secretkey, mine.secret_key);
+}
+
+// zmqrpc's CURVE sides: a server (REP, PUB) letting any client with its key in, and a client.
+Security curve_server_security(const CurveKeyPair& keys) {
+    CurveSecurity curve;
+    curve.keys = keys;
+    curve.clients = CurveClients::AnyWithServerKey;
+    return curve;
+}
+
+Security curve_client_security(const std::string& server_key) {
+    CurveSecurity curve;
+    curve.server_key = server_key;
+    return curve;
+}
+
 // A raw SUB on its own thread counting what arrives: payload messages (JSON, first byte '{')
 // and synchronisation probes separately.
 class RawSink {
   public:
-    RawSink(zmq::context_t& context, std::string endpoint)
-        : thread_([this, &context, endpoint] { run(context, endpoint); }) {}
+    // `server_key`: the publisher's CURVE public key (empty: no security).
+    RawSink(zmq::context_t& context, std::string endpoint, std::string server_key = {})
+        : thread_([this, &context, endpoint, server_key] { run(context, endpoint, server_key); }) {}
     ~RawSink() {
         stop_ = true;
         thread_.join();
@@ -384,9 +420,10 @@ class RawSink {
     std::atomic<std::uint64_t> probes{0};
 
   private:
-    void run(zmq::context_t& context, const std::string& endpoint) {
+    void run(zmq::context_t& context, const std::string& endpoint, const std::string& server_key) {
         zmq::socket_t sub(context, zmq::socket_type::sub);
         sub.set(zmq::sockopt::linger, 0);
+        if (!server_key.empty()) curve_client(sub, server_key);
         sub.set(zmq::sockopt::rcvtimeo, 50);
         sub.set(zmq::sockopt::subscribe, "");
         sub.connect(endpoint);
@@ -607,10 +644,26 @@ Alternated alternate(int warmup, int samples, const std::function<double()>& a,
     return out;
 }
 
-Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string& server_ep) {
+// `curve`: row 1c, both sides with CURVE; zmqrpc's echo server is then one of its own here, with
+// a key pair, instead of `server_ep`.
+Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string& server_ep,
+                  bool curve = false) {
     Row row;
-    row.id = "1";
-    row.name = "REQ/REP invoke round trip, us (median / p99)";
+    row.id = curve ? "1c" : "1";
+    row.name = curve ? "REQ/REP invoke round trip with CURVE, us (median / p99)"
+                     : "REQ/REP invoke round trip, us (median / p99)";
+    const CurveKeyPair server_keys = curve ? generate_curve_key_pair() : CurveKeyPair{};
+    std::unique_ptr<RpcServer> curve_server_node;
+    std::string ours_ep = server_ep;
+    if (curve) {
+        RpcServerOptions so;
+        so.name = "bench-curve-echo-server";
+        so.rep_bind = "tcp://127.0.0.1:*";
+        so.security = curve_server_security(server_keys);
+        curve_server_node = std::make_unique<RpcServer>(so, echo_functions());
+        curve_server_node->start();
+        ours_ep = curve_server_node->rep_endpoint();
+    }
     json parameters = payload_parameters("echo", kRequestBytes);
     std::string request = encode_request("echo", parameters);
     std::string response = encode_response(200, "OK", parameters);
@@ -619,6 +672,7 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
     zmq::socket_t rep(raw_context, zmq::socket_type::rep);
     rep.set(zmq::sockopt::linger, 0);
     rep.set(zmq::sockopt::rcvtimeo, 50);
+    if (curve) curve_server(rep, server_keys);
     rep.bind("tcp://127.0.0.1:*");
     std::string raw_ep = bound_endpoint(rep);
     std::atomic<bool> stop{false};
@@ -632,12 +686,14 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
     zmq::socket_t req(raw_context, zmq::socket_type::req);
     req.set(zmq::sockopt::linger, 0);
     req.set(zmq::sockopt::rcvtimeo, 5000);
+    if (curve) curve_client(req, server_keys.public_key);
     req.connect(raw_ep);
 
     RpcClientOptions co;
     co.name = "bench-client";
-    co.req_connect = {server_ep};
+    co.req_connect = {ours_ep};
     co.req_timeout = 5s;
+    if (curve) co.security = curve_client_security(server_keys.public_key);
     RpcClient client(co);
 
     Alternated m = alternate(
@@ -645,6 +701,7 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
         [&] { return ours_round_trip(client, parameters); });
     stop = true;
     server.join();
+    if (curve_server_node) curve_server_node->stop();
 
     Stats raw = stats_of(m.a_us), ours = stats_of(m.b_us);
     Stats raw_cpu = stats_of(m.a_cpu_us), ours_cpu = stats_of(m.b_cpu_us);
@@ -658,7 +715,8 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
     row.verdict = verdict(ratio <= 1.10);
     row.note = std::to_string(request.size()) + " B request, " + std::to_string(response.size()) +
                " B reply; " + std::to_string(z.rr_samples) +
-               " round trips each, raw and ours alternating call by call; ratio of medians";
+               " round trips each, raw and ours alternating call by call; ratio of medians" +
+               (curve ? "; CURVE on both sides of both (raw: libzmq CURVE, no ZAP handler)" : "");
     row.data = {{"unit", "us"},
                 {"request_bytes", request.size()},
                 {"reply_bytes", response.size()},
@@ -667,6 +725,7 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
                 {"ours_cpu_us", stats_json(ours_cpu)},
                 {"raw_cpu_us", stats_json(raw_cpu)},
                 {"ratio", ratio},
+                {"curve", curve},
                 {"target_max", 1.10}};
     row.measured = true;
     return row;
@@ -675,10 +734,13 @@ Row bench_req_rep(const Sizes& z, zmq::context_t& raw_context, const std::string
 // ---------------------------------------------------------------------------------------------
 // 2. PUB invoke -> server dispatch
 
-Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context) {
+// `curve`: row 2c, both publishers with a CURVE key pair, both subscribers holding its public key.
+Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context, bool curve = false) {
     Row row;
-    row.id = "2";
-    row.name = "PUB invoke -> SUB server dispatch, calls/s";
+    row.id = curve ? "2c" : "2";
+    row.name = curve ? "PUB invoke -> SUB server dispatch with CURVE, calls/s"
+                     : "PUB invoke -> SUB server dispatch, calls/s";
+    const CurveKeyPair keys = curve ? generate_curve_key_pair() : CurveKeyPair{};
     json parameters = payload_parameters("sink", kRequestBytes);
     std::string request = encode_request("sink", parameters);
 
@@ -692,11 +754,13 @@ Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context) {
     RpcClientOptions po;
     po.name = "bench-publisher";
     po.pub_bind = "tcp://127.0.0.1:*";
+    if (curve) po.security = curve_server_security(keys);
     RpcClient publisher(po);
     RpcServerOptions so;
     so.name = "bench-sub-server";
     so.sub_connect = {{publisher.sender().pub_endpoint()}};
     so.default_heartbeat_timeout = 0ms;
+    if (curve) so.security = curve_client_security(keys.public_key);
     RpcServer server(so, std::move(functions));
     server.start();
     if (!publisher.sender().wait_for_subscribers(1, 5s))
@@ -706,8 +770,9 @@ Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context) {
     zmq::socket_t pub(raw_context, zmq::socket_type::pub);
     pub.set(zmq::sockopt::linger, 0);
     pub.set(zmq::sockopt::sndhwm, po.pub_hwm);
+    if (curve) curve_server(pub, keys);
     pub.bind("tcp://127.0.0.1:*");
-    RawSink sink(raw_context, bound_endpoint(pub));
+    RawSink sink(raw_context, bound_endpoint(pub), keys.public_key);
     if (!sync_with_probes(pub, sink)) throw std::runtime_error("raw subscriber did not connect");
 
     std::vector<Throughput> raw_runs, ours_runs;
@@ -741,7 +806,7 @@ Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context) {
                " B per round, median of " + std::to_string(z.rounds_throughput) +
                " rounds; paced: < " + std::to_string(z.window) +
                " in flight, all received (counted); decode_request alone " + fmt(decode_us, 2) +
-               " us/msg";
+               " us/msg" + (curve ? "; CURVE on both sides of both (raw: libzmq CURVE)" : "");
     row.data = {{"unit", "msgs/s"},
                 {"message_bytes", request.size()},
                 {"ours", ours},
@@ -751,6 +816,7 @@ Row bench_pub_sub(const Sizes& z, zmq::context_t& raw_context) {
                 {"ratio", ratio},
                 {"target_min", 0.5},
                 {"complete", complete},
+                {"curve", curve},
                 {"window", z.window},
                 {"decode_request_us", decode_us},
                 {"ours_runs", throughput_json(ours_runs)},
@@ -1321,7 +1387,8 @@ json run_fill_child(const std::string& mode, std::size_t count) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Round trips on one CPU (rows 1 and 4, judged) and wherever the scheduler puts them (1s, 4s)
+// Round trips on one CPU (rows 1, 1c and 4, judged) and wherever the scheduler puts them (1s, 1cs,
+// 4s)
 
 std::unique_ptr<RpcServer> start_echo_server() {
     RpcServerOptions so;
@@ -1335,6 +1402,7 @@ std::unique_ptr<RpcServer> start_echo_server() {
 Row round_trip(const std::string& which, const Sizes& z, zmq::context_t& raw_context,
                const std::string& echo_ep) {
     if (which == "1") return bench_req_rep(z, raw_context, echo_ep);
+    if (which == "1c") return bench_req_rep(z, raw_context, echo_ep, true);
     if (which == "4") return bench_rep2req(z, echo_ep);
     throw std::invalid_argument("no round-trip row " + which);
 }
@@ -2189,7 +2257,7 @@ void print_table(const std::vector<Row>& rows) {
 }
 
 int usage() {
-    std::cerr << "usage: zmqrpc_bench [--quick] [--json] [--only 1..9] [--cpu N]\n";
+    std::cerr << "usage: zmqrpc_bench [--quick] [--json] [--only 1..9|1c|2c] [--cpu N]\n";
     return 64;
 }
 
@@ -2214,7 +2282,7 @@ int main(int argc, char** argv) {
         }
     }
     bool quick = false, as_json = false;
-    std::string only;  // run one measurement (for profiling): 1..9
+    std::string only;  // run one measurement (for profiling): 1..9, 1c, 2c
     int cpu = first_allowed_cpu();
     for (std::size_t i = 0; i < args.size(); ++i) {
         const auto& a = args[i];
@@ -2236,7 +2304,7 @@ int main(int argc, char** argv) {
         } else if (a == "--json") {
             as_json = true;
         } else if (a == "--help" || a == "-h") {
-            std::cout << "usage: zmqrpc_bench [--quick] [--json] [--only 1..9] [--cpu N]\n";
+            std::cout << "usage: zmqrpc_bench [--quick] [--json] [--only 1..9|1c|2c] [--cpu N]\n";
             return 0;
         } else {
             return usage();
@@ -2246,7 +2314,9 @@ int main(int argc, char** argv) {
     const Sizes& z = quick ? kQuick : kFull;
     const json m = machine();
     if (!as_json) std::cout << machine_line(m) << "\n" << std::flush;
-    if (!only.empty() && (only.size() != 1 || only[0] < '1' || only[0] > '9')) return usage();
+    if (!only.empty() && only != "1c" && only != "2c" &&
+        (only.size() != 1 || only[0] < '1' || only[0] > '9'))
+        return usage();
     auto started = Clock::now();
 
     std::vector<Row> rows;
@@ -2276,7 +2346,10 @@ int main(int argc, char** argv) {
         };
 
         attempt("1", "REQ/REP round trip", [&] { round_trips("1"); });
+        attempt("1c", "REQ/REP round trip with CURVE", [&] { round_trips("1c"); });
         attempt("2", "PUB -> SUB dispatch", [&] { rows.push_back(bench_pub_sub(z, raw_context)); });
+        attempt("2c", "PUB -> SUB dispatch with CURVE",
+                [&] { rows.push_back(bench_pub_sub(z, raw_context, true)); });
         attempt("3", "Sub2Pub proxy", [&] { rows.push_back(bench_sub2pub(z, raw_context)); });
         attempt("4", "Rep2Req proxy", [&] { round_trips("4"); });
         attempt("5", "heartbeat timeout", [&] { rows.push_back(bench_heartbeat(z)); });
@@ -2293,12 +2366,12 @@ int main(int argc, char** argv) {
     });
     attempt("9", "durable vs in-memory queue", [&] { rows.push_back(bench_store_throughput(z)); });
 
-    // 1, 1s, 2, 3, 4, 4s, 5, 6, 7a, 7b, 7c, 8a-8f, 8w64, 8w256, 8w4000, 9
-    const std::size_t expected = only.empty()                   ? 21
-                                 : (only == "1" || only == "4") ? 2
-                                 : only == "7"                  ? 3
-                                 : only == "8"                  ? 9
-                                                                : 1;
+    // 1, 1s, 1c, 1cs, 2, 2c, 3, 4, 4s, 5, 6, 7a, 7b, 7c, 8a-8f, 8w64, 8w256, 8w4000, 9
+    const std::size_t expected = only.empty()                                   ? 24
+                                 : (only == "1" || only == "1c" || only == "4") ? 2
+                                 : only == "7"                                  ? 3
+                                 : only == "8"                                  ? 9
+                                                                                : 1;
     std::size_t measured = static_cast<std::size_t>(
         std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.measured; }));
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -40,6 +40,12 @@
 // connection holds (the relay's own socket buffer): when reached, the relay stops reading from
 // that side, so the sender is slowed by TCP's flow control, and no byte is ever dropped.
 //
+// Capture (Options::capture_bytes, off by default): the relay also keeps a copy of the first
+// capture_bytes bytes it read in each direction, all connections together in the order read, so
+// that a test can look at what crossed the wire (is a marker or a password there in clear text?).
+// The copy is bounded by the cap (the rest is counted as left out, never held); captured()
+// returns it from any thread, clear_capture() starts again. Capturing changes nothing relayed.
+//
 // Counters (stats()): connections accepted, connections open now, connections whose upstream
 // refused, connections reset by cut(), bytes forwarded each way, bytes held now each way, the most
 // one direction of one connection ever held.
@@ -96,6 +102,16 @@ struct TcpRelayOptions {
     std::chrono::microseconds delay_down{0};  // upstream -> client
     // Most bytes one direction of one connection holds; then the relay stops reading that side.
     std::size_t cap_bytes = std::size_t{64} << 20;
+    // Bytes copied per direction for captured(); 0: no capture.
+    std::size_t capture_bytes = 0;
+};
+
+// What a capturing relay read so far (TcpRelay::captured()).
+struct TcpRelayCapture {
+    std::string up;                 // client -> upstream, the first capture_bytes bytes
+    std::string down;               // upstream -> client
+    std::uint64_t left_out_up = 0;  // read beyond the cap, not kept
+    std::uint64_t left_out_down = 0;
 };
 
 struct TcpRelayStats {
@@ -119,7 +135,8 @@ class TcpRelay {
     // tcp://localhost). Nothing else: the relay never leaves loopback.
     explicit TcpRelay(const std::string& upstream, Options options = {})
         : upstream_port_(parse_upstream(upstream)),
-          cap_(std::max<std::size_t>(options.cap_bytes, 1)) {
+          cap_(std::max<std::size_t>(options.cap_bytes, 1)),
+          capture_cap_(options.capture_bytes) {
         delay_us_[0].store(options.delay_up.count());
         delay_us_[1].store(options.delay_down.count());
         wake_ = Fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
@@ -152,6 +169,17 @@ class TcpRelay {
     std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
     std::string endpoint() const { return "tcp://" + host_port(); }  // for ZeroMQ connects
     std::uint16_t upstream_port() const noexcept { return upstream_port_; }
+
+    // A copy of what was read so far in each direction (empty without Options::capture_bytes).
+    TcpRelayCapture captured() const {
+        std::lock_guard lock(capture_mutex_);
+        return capture_;
+    }
+    // Forgets what was captured; capturing goes on from the next byte read.
+    void clear_capture() {
+        std::lock_guard lock(capture_mutex_);
+        capture_ = {};
+    }
 
     // The same one-way delay in both directions, or one each. Applies to bytes read from now on.
     void set_delay(std::chrono::microseconds one_way) { set_delay(one_way, one_way); }
@@ -550,6 +578,7 @@ class TcpRelay {
                 return;
             }
             const auto got = static_cast<std::size_t>(n);
+            if (capture_cap_ > 0) capture(src, got);
             std::size_t written = 0;
             // Fast path: nothing queued, nothing to wait for: write straight from the buffer.
             if (delay.count() == 0 && p.queue.empty() && !blackhole_ && !c.connecting &&
@@ -573,6 +602,16 @@ class TcpRelay {
             }
             if (got < want) return;  // drained for now
         }
+    }
+
+    // Keeps a copy of the `got` bytes read_side() just read into buffer_, up to the capture cap.
+    void capture(int src, std::size_t got) {
+        std::lock_guard lock(capture_mutex_);
+        std::string& kept = src == 0 ? capture_.up : capture_.down;
+        std::uint64_t& left_out = src == 0 ? capture_.left_out_up : capture_.left_out_down;
+        const std::size_t take = std::min(got, capture_cap_ - std::min(capture_cap_, kept.size()));
+        kept.append(buffer_.data(), take);
+        left_out += got - take;
     }
 
     void add_held(Pipe& p, int src, std::size_t bytes) {
@@ -663,6 +702,7 @@ class TcpRelay {
 
     const std::uint16_t upstream_port_;
     const std::size_t cap_;
+    const std::size_t capture_cap_;
     std::uint16_t port_ = 0;
     Fd wake_, holder_, listener_;
 
@@ -679,6 +719,9 @@ class TcpRelay {
     std::uint64_t requested_ = 0, applied_ = 0;
     bool thread_done_ = false;
     std::string failure_, command_error_;
+
+    mutable std::mutex capture_mutex_;
+    TcpRelayCapture capture_;
 
     // Relay thread only.
     bool blackhole_ = false;
