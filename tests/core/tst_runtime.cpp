@@ -8,7 +8,9 @@
 #include <QtTest>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -808,6 +810,80 @@ class TestRuntime : public QObject {
         Topology broken = runtime.topology();
         broken.set_property("tap-2", "keep", 0);
         QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.update_topology(broken));
+    }
+
+    // Deploys, starts and stops arriving at once (as a runner's control calls will): a node
+    // that a deploy removes is either stopped with its Stopped event before its slot goes, or
+    // never started; none is left running outside the document, and none is torn down under
+    // the snapshot lock. Every "running" of a removed node is matched by a "stopped".
+    void concurrentUpdateStartStop() {
+        Topology base = samplerToTap(0, 0.1);
+        Topology full = base;
+        full.add_node(makeNode("s2", NodeKind::Sampler, sampler(50, 0.1)));
+        full.add_node(makeNode("t2", NodeKind::Tap, json::object()));
+        full.add_link(makeLink("s2.pub", "t2.sub"));
+        Runtime runtime(full, quickOptions());
+        auto events = runtime.subscribe(100000);
+        runtime.start_all();
+        constexpr int kRounds = 100;
+        std::atomic<bool> done{false};
+        std::atomic<int> started_calls{0};
+        std::thread deployer([&] {
+            for (int i = 0; i < kRounds; ++i) {
+                runtime.update_topology(i % 2 == 0 ? base : full);
+                std::this_thread::sleep_for(2ms);
+            }
+            runtime.update_topology(base);
+            done = true;
+        });
+        auto control = [&](bool start) {
+            for (int i = 0; i < 20 * kRounds && !done; ++i) {
+                try {
+                    if (start) {
+                        runtime.start({"s2", "t2"});
+                        ++started_calls;
+                    } else {
+                        runtime.stop({"s2"});
+                    }
+                } catch (const ConfigError&) {
+                    // not in the document at this moment
+                }
+                std::this_thread::sleep_for(1ms);
+            }
+        };
+        std::thread starter(control, true);
+        std::thread stopper(control, false);
+        std::thread reader([&] {
+            for (int i = 0; i < 100000 && !done; ++i) {
+                (void)runtime.snapshot();
+                std::this_thread::sleep_for(1ms);
+            }
+        });
+        deployer.join();
+        starter.join();
+        stopper.join();
+        reader.join();
+        QVERIFY(started_calls > 0);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.status("s2"));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.status("t2"));
+        for (const auto& node : runtime.snapshot().nodes)
+            QVERIFY2(node.id != "s2" && node.id != "t2", node.id.c_str());
+        QCOMPARE(stateOf(runtime, "sampler"), NodeState::Running);
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Running);
+        std::map<std::string, int> running;
+        std::map<std::string, int> stopped;
+        while (auto e = events->try_pop()) {
+            if (e->kind != EventKind::StateChanged) continue;
+            if (e->text == "running") ++running[e->source];
+            if (e->text == "stopped") ++stopped[e->source];
+        }
+        QVERIFY(running["s2"] > 1);  // it did start again between deploys
+        for (const char* id : {"s2", "t2"}) {
+            QVERIFY2(running[id] == stopped[id],
+                     (std::string(id) + ": running " + std::to_string(running[id]) +
+                      " times, stopped " + std::to_string(stopped[id]) + " times")
+                         .c_str());
+        }
     }
 
     // A document with errors is refused with every error listed.

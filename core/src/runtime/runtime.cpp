@@ -530,6 +530,33 @@ struct Runtime::Impl {
 
     void stop(const std::vector<std::string>& ids) {
         std::lock_guard op(ops);
+        stop_locked(ids);
+    }
+
+    // Replaces the document in one control operation: the removed nodes are stopped (with their
+    // Stopped events, outside the document mutex) and their slots erased before any other
+    // operation (a start, a stop, another update) can run. Released in between, a start of a
+    // removed node would have put an instance back into a slot that is then erased under the
+    // mutex: its stop ran there, blocking every snapshot, and no Stopped event was sent.
+    void update(Topology next) {
+        std::lock_guard op(ops);
+        std::vector<std::string> gone;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& [id, slot] : slots) {
+                if (!next.find_node(id)) gone.push_back(id);
+            }
+        }
+        if (!gone.empty()) stop_locked(gone);
+        std::lock_guard lock(mutex);
+        topology = std::move(next);
+        for (const auto& id : gone)
+            slots.erase(id);
+        sync_slots();
+    }
+
+    // ops held.
+    void stop_locked(const std::vector<std::string>& ids) {
         std::vector<std::pair<std::string, std::unique_ptr<detail::NodeInstance>>> stopping;
         {
             std::lock_guard lock(mutex);
@@ -806,20 +833,7 @@ Topology Runtime::topology() const {
 
 void Runtime::update_topology(Topology topology) {
     refuse_errors(topology);
-    std::vector<std::string> gone;
-    {
-        std::lock_guard lock(impl_->mutex);
-        for (const auto& [id, slot] : impl_->slots) {
-            if (!topology.find_node(id)) gone.push_back(id);
-        }
-    }
-    if (!gone.empty()) stop(gone);
-    std::lock_guard op(impl_->ops);
-    std::lock_guard lock(impl_->mutex);
-    impl_->topology = std::move(topology);
-    for (const auto& id : gone)
-        impl_->slots.erase(id);
-    impl_->sync_slots();
+    impl_->update(std::move(topology));
 }
 
 void Runtime::set_secrets(Secrets secrets) {
