@@ -387,7 +387,12 @@ void InspectorWidget::buildNodeForm(const zmqrpc::Node& node) {
     const int lineHeight = QLineEdit().sizeHint().height();
     QList<PropertyEditor*> spanning;
     for (const zmqrpc::PropertySpec& spec : zmqrpc::property_specs(node.kind)) {
-        PropertyEditor* editor = createPropertyEditor(spec, id_, secrets_, page_);
+        bool binds = false;
+        if (spec.type == zmqrpc::PropertyType::Security) {
+            for (const zmqrpc::PortSpec& port : zmqrpc::port_specs(node.kind, node.properties))
+                binds |= port.binds && zmqrpc::security_property(node.kind, port.name) == spec.key;
+        }
+        PropertyEditor* editor = createPropertyEditor(spec, id_, secrets_, page_, binds);
         auto* label =
             new QLabel(qs(spec.label) + (spec.required ? QStringLiteral(" *") : QString()), page_);
         label->setToolTip(qs(spec.help) + (spec.required ? tr("\n(required)") : QString()));
