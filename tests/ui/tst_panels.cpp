@@ -133,6 +133,7 @@ class TestPanels : public QObject {
     void curveKeyPairIntoTheKeychain();
     void readOnlyWhileRunning();
     void linkFormEditsHeartbeat();
+    void linkEncryptWithCurve();
     void documentFormEditsHosts();
     void selectionSummary();
 
@@ -913,6 +914,51 @@ void TestPanels::readOnlyWhileRunning() {
 
 // ---------------------------------------------------------------------------------------------
 // Inspector: link and document forms
+
+// "Encrypt with CURVE" on a link: the binding sampler gets a key pair in the keys directory
+// (its public key in the document, any client with it let in), the connecting proxy a fresh
+// key pair each run; one undo step takes both back.
+void TestPanels::linkEncryptWithCurve() {
+    if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+    QTemporaryDir keys;
+    QVERIFY(keys.isValid());
+    qputenv("ZMQRPC_KEYS", QFile::encodeName(keys.path()));
+    const auto restore = qScopeGuard([] { qunsetenv("ZMQRPC_KEYS"); });
+    auto doc = loadExample();
+    QVERIFY(doc);
+    studio::SecretStore secrets;
+    InspectorWidget inspector(doc.get(), nullptr, &secrets);
+    showAsDock(&inspector, {380, 400});
+    inspector.showLink(QStringLiteral("uplink"));
+    auto* security = inspector.findChild<QLabel*>(QStringLiteral("link.security"));
+    auto* encrypt = inspector.findChild<QPushButton*>(QStringLiteral("link.encrypt"));
+    QVERIFY(security && encrypt);
+    QCOMPARE(security->text(), QStringLiteral("CURVE: encrypted"));
+    QVERIFY(!encrypt->isEnabled());
+
+    inspector.showLink(QStringLiteral("sampler-1-to-proxy"));
+    security = inspector.findChild<QLabel*>(QStringLiteral("link.security"));
+    encrypt = inspector.findChild<QPushButton*>(QStringLiteral("link.encrypt"));
+    QCOMPARE(security->text(), QStringLiteral("none: not encrypted"));
+    QVERIFY(encrypt->isEnabled());
+    const int steps = doc->undoStack()->count();
+    QTest::mouseClick(encrypt, Qt::LeftButton);
+    QCOMPARE(security->text(), QStringLiteral("CURVE: encrypted"));
+    QVERIFY(!encrypt->isEnabled());
+    const QString secretFile = keys.filePath(QStringLiteral("sampler-1.key_secret"));
+    QVERIFY(QFile::exists(secretFile));
+    const auto pair = zmqrpc::load_curve_secret_file(secretFile.toStdString());
+    const json server = nodeProperty(*doc, "sampler-1", "credentials");
+    COMPARE_JSON(server["curve"]["secret_key"], json::parse(R"({"file": "sampler-1"})"));
+    COMPARE_JSON(server["curve"]["clients"], json("any"));
+    QCOMPARE(documentPublicKey(*doc, "sampler-1", "credentials", pair.secret_key), pair.public_key);
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "input_credentials"),
+                 json::parse(R"({"curve": {}})"));
+    QCOMPARE(doc->undoStack()->count(), steps + 1);
+    doc->undoStack()->undo();
+    QVERIFY(nodeProperty(*doc, "sampler-1", "credentials").is_null());
+    QVERIFY(nodeProperty(*doc, "site-proxy", "input_credentials").is_null());
+}
 
 void TestPanels::linkFormEditsHeartbeat() {
     auto doc = loadExample();
