@@ -10,11 +10,14 @@
 #include "panels/inspector_widget.hpp"
 #include "panels/palette_widget.hpp"
 #include "panels/problems_widget.hpp"
+#include "runtime/client_security.hpp"
 #include "runtime/runtime_controller.hpp"
 #include "runtime/secret_store.hpp"
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
 
+#include <zmqrpc/secrets.hpp>
+#include <zmqrpc/security.hpp>
 #include <zmqrpc/version.hpp>
 
 #include <QAction>
@@ -470,22 +473,82 @@ zmqrpc::Secrets MainWindow::currentSecrets() const {
 void MainWindow::askMissingPasswords(const QStringList& ids) {
     // Like `zmqrpc run` from a terminal: a password the nodes about to start need but nobody
     // has given is asked for once, kept for this session only (the inspector stores it for
-    // good), and handed to the runtime before the start.
+    // good), and handed to the runtime before the start. A missing CURVE secret key cannot be
+    // typed in: a server's missing key file is offered to be generated now (its public key goes
+    // into the document), every other missing key is named before the start.
     zmqrpc::Secrets secrets = currentSecrets();
-    const auto& topology = doc_->topology();
+    QStringList missingKeys;
+    bool documentChanged = false;
+    const zmqrpc::Topology topology = doc_->topology();
     for (const auto& node : topology.nodes()) {
         if (node.kind == zmqrpc::NodeKind::External) continue;
-        if (!ids.isEmpty() && !ids.contains(QString::fromStdString(node.id))) continue;
+        const QString nodeId = QString::fromStdString(node.id);
+        if (!ids.isEmpty() && !ids.contains(nodeId)) continue;
         for (const auto& spec : zmqrpc::property_specs(node.kind)) {
             if (spec.type != zmqrpc::PropertyType::Security) continue;
             auto value = node.property(spec.key);
             if (value.is_null()) continue;
-            zmqrpc::CredentialRef ref;
+            zmqrpc::SecurityRef security;
             try {
-                ref = zmqrpc::CredentialRef::from_json(value);
+                security = zmqrpc::SecurityRef::from_json(value);
             } catch (const std::exception&) {
                 continue;  // the problems list says what is wrong with it
             }
+            if (const zmqrpc::CurveRef* curve = security.curve()) {
+                const zmqrpc::KeyRef& key = curve->secret_key;
+                if (key.empty() || secrets.has(key)) continue;
+                bool binds = false;
+                for (const auto& port : zmqrpc::port_specs(node.kind, node.properties))
+                    binds |=
+                        port.binds && zmqrpc::security_property(node.kind, port.name) == spec.key;
+                const QString name = QString::fromStdString(key.key);
+                const QString where = QString::fromStdString(key.source_text());
+                if (binds && key.source == zmqrpc::CredentialRef::Source::File &&
+                    !name.contains(QLatin1Char('/'))) {
+                    const QString dir = QString::fromStdString(secrets.keys_dir.string());
+                    const auto answer =
+                        ask(tr("CURVE key missing"),
+                            tr("%1 serves with the CURVE key pair '%2', which is not in %3.\n\n"
+                               "Generate key pair %2 now?")
+                                .arg(nodeId, name, dir),
+                            QMessageBox::Yes | QMessageBox::No);
+                    if (answer == QMessageBox::Yes) {
+                        try {
+                            const zmqrpc::CurveKeyPair keys = zmqrpc::generate_curve_key_pair();
+                            zmqrpc::write_curve_key_pair(secrets.keys_dir, key.key, keys, false);
+                            // Connecting nodes (on other hosts too) learn the new public key.
+                            zmqrpc::CurveRef updated = *curve;
+                            updated.public_key = keys.public_key;
+                            QString error;
+                            if (doc_->setProperty(nodeId, QString::fromStdString(spec.key),
+                                                  zmqrpc::SecurityRef(updated).to_json(), &error))
+                                documentChanged = true;
+                            else
+                                missingKeys << tr("%1: %2").arg(nodeId, error);
+                        } catch (const std::exception& e) {
+                            missingKeys << tr("%1: %2").arg(nodeId, QString::fromUtf8(e.what()));
+                        }
+                    }
+                    continue;  // declined: that node fails with the reason; the rest runs
+                }
+                QString why;
+                try {
+                    secrets.resolve_key(key);
+                } catch (const std::exception& e) {
+                    why = QString::fromUtf8(e.what());
+                }
+                missingKeys << tr("%1 (%2): %3")
+                                   .arg(nodeId, where,
+                                        key.source == zmqrpc::CredentialRef::Source::Keychain
+                                            ? tr("the keychain has no secret key '%1' here; "
+                                                 "generate one in the inspector")
+                                                  .arg(name)
+                                            : why);
+                continue;
+            }
+            const zmqrpc::CredentialRef* plain = security.plain();
+            if (plain == nullptr) continue;
+            const zmqrpc::CredentialRef& ref = *plain;
             if (ref.empty() || secrets.has(ref)) continue;
             std::optional<QString> password;
             if (passwordPrompt_) {
@@ -506,6 +569,13 @@ void MainWindow::askMissingPasswords(const QStringList& ids) {
             secrets.known[key.toStdString()] = password->toStdString();
         }
     }
+    if (!missingKeys.isEmpty()) {
+        ask(tr("CURVE key missing"),
+            tr("These nodes cannot start without their secret key:\n\n%1")
+                .arg(missingKeys.join(QLatin1Char('\n'))),
+            QMessageBox::Ok);
+    }
+    if (documentChanged) pushTopologyToRuntime();
     runtime_->setSecrets(secrets);
 }
 
@@ -540,17 +610,21 @@ void MainWindow::syncSelection() {
             endpoint = doc_->topology().connect_address(*link);
         if (endpoint.empty() || endpoint.find(":*") != std::string::npos) return;
         // The tap presents what the link's subscriber presents.
-        zmqrpc::Credentials creds;
-        if (const zmqrpc::Node* sub = doc_->topology().find_node(link->to.node)) {
-            auto ref =
-                sub->property(zmqrpc::is_proxy(sub->kind) ? "input_credentials" : "credentials");
+        zmqrpc::Security security;
+        const zmqrpc::Node* sub = doc_->topology().find_node(link->to.node);
+        const zmqrpc::Node* pub = doc_->topology().find_node(link->from.node);
+        if (sub != nullptr && pub != nullptr) {
             try {
-                if (!ref.is_null())
-                    creds = secrets_->secrets().resolve(zmqrpc::CredentialRef::from_json(ref));
-            } catch (const std::exception&) {
+                security = clientSecurity(
+                    sub->property(zmqrpc::security_property(sub->kind, link->to.port)),
+                    pub->property(zmqrpc::security_property(pub->kind, link->from.port)),
+                    currentSecrets(), pub->id);
+            } catch (const std::exception& e) {
+                // The tap connects without; the publisher refuses it and the tap says so.
+                statusBar()->showMessage(tr("Tap: %1").arg(QString::fromUtf8(e.what())), 8000);
             }
         }
-        tap_->watchEndpoint(QString::fromStdString(endpoint), creds);
+        tap_->watchEndpoint(QString::fromStdString(endpoint), security);
     }
 }
 

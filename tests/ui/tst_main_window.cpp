@@ -18,6 +18,7 @@
 #include "runtime/runtime_controller.hpp"
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
+#include "scene/link_item.hpp"
 #include "scene/node_item.hpp"
 #include "testutil.hpp"
 
@@ -42,6 +43,14 @@ using zmqrpc::NodeState;
 namespace {
 
 constexpr const char* kPassword = "studio-test-password";
+
+// The id of the link that leaves `node` (its first).
+QString linkFrom(const EditorDocument& doc, const char* node) {
+    for (const auto& l : doc.topology().links()) {
+        if (l.from.node == node) return QString::fromStdString(l.id);
+    }
+    return {};
+}
 
 void saveShot(QWidget* w, const QString& name) {
     QDir().mkpath(QStringLiteral(ZMQRPC_SCREENSHOT_DIR));
@@ -105,6 +114,8 @@ class TestMainWindow : public QObject {
         qputenv("ZMQRPC_STUDIO_NO_KEYCHAIN", "1");
         qunsetenv("ZMQRPC_BRIDGE_PASSWORD");
         qputenv("ZMQRPC_CREDENTIALS", tmp_.filePath("credentials.json").toUtf8());
+        // Key files go into the test's directory, never into ~/.config.
+        qputenv("ZMQRPC_KEYS", tmp_.filePath("keys").toUtf8());
         QFile::remove(MainWindow::recoveryPath());
     }
 
@@ -193,15 +204,34 @@ class TestMainWindow : public QObject {
         QVERIFY(!zmqrpc::has_errors(zmqrpc::validate(doc->topology())));
     }
 
-    // Start the example from the graph, watch counters rise, stop it.
+    // Start the example from the graph, watch counters rise, stop it. Its uplink is CURVE:
+    // the bridge's key file is not there yet, so the window offers to generate it (and writes
+    // its public key into the document); no password is asked for.
     void startAndWatch() {
+        if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
         auto w = makeWindow();
         w->document()->reset(testutil::localExample(), QString(), false);
         QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("cloud-tap")) != nullptr);
+        const QString uplink = linkFrom(*w->document(), "site-proxy");
+        QVERIFY(w->scene()->linkItem(uplink)->isCurve());
+        QVERIFY(w->scene()->linkItem(uplink)->label().contains(QStringLiteral("CURVE")));
+        const QString secretFile = tmp_.filePath("keys/sampler-to-cloud-bridge.key_secret");
+        QVERIFY(!QFile::exists(secretFile));
         passwordsAsked_.clear();
+        prompts_.clear();
+        answer_ = QMessageBox::Yes;
         w->action(QStringLiteral("run.startAll"))->trigger();
-        // One question for the one password both ends of the uplink name.
-        QCOMPARE(passwordsAsked_, QStringList{QStringLiteral("env:ZMQRPC_BRIDGE_PASSWORD")});
+        answer_ = QMessageBox::Discard;
+        QVERIFY(passwordsAsked_.isEmpty());
+        QCOMPARE(prompts_, QStringList{QStringLiteral("CURVE key missing")});
+        QVERIFY(QFile::exists(secretFile));
+        const zmqrpc::CurveKeyPair keys = zmqrpc::load_curve_secret_file(secretFile.toStdString());
+        const auto bridge = zmqrpc::SecurityRef::from_json(
+            w->document()->topology().find_node("cloud-bridge")->property("input_credentials"));
+        QVERIFY(bridge.curve() != nullptr);
+        QCOMPARE(bridge.curve()->public_key, keys.public_key);
+        QVERIFY(zmqrpc::save_topology(w->document()->topology()).find(keys.secret_key) ==
+                std::string::npos);
         auto running = [&] {
             const auto& snap = w->runtime()->snapshot();
             if (snap.nodes.size() != 6) return false;
@@ -261,6 +291,102 @@ class TestMainWindow : public QObject {
         w->scene()->selectOnly({QStringLiteral("site-proxy")}, {});
         QTRY_COMPARE(w->inspector()->shownId(), QStringLiteral("site-proxy"));
         QTRY_VERIFY_WITH_TIMEOUT(!w->inspector()->isReadOnly(), 5000);
+    }
+
+    // A PLAIN uplink (both ends name one environment variable that is not set): the password
+    // is asked for once before the start, and the traffic arrives.
+    void plainPasswordAskedOnce() {
+        auto w = makeWindow();
+        zmqrpc::Topology t = testutil::localExample();
+        const auto plain = nlohmann::json::parse(
+            R"({"username": "bridge", "password": {"env": "ZMQRPC_BRIDGE_PASSWORD"}})");
+        t.set_property("site-proxy", "output_credentials", plain);
+        t.set_property("cloud-bridge", "input_credentials", plain);
+        w->document()->reset(t, QString(), false);
+        QTRY_VERIFY(w->scene()->nodeItem(QStringLiteral("cloud-tap")) != nullptr);
+        QVERIFY(!w->scene()->linkItem(linkFrom(*w->document(), "site-proxy"))->isCurve());
+        passwordsAsked_.clear();
+        w->action(QStringLiteral("run.startAll"))->trigger();
+        QCOMPARE(passwordsAsked_, QStringList{QStringLiteral("env:ZMQRPC_BRIDGE_PASSWORD")});
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("cloud-tap") &&
+                w->runtime()->snapshot().node("cloud-tap")->metrics.messages_in > 0,
+            10000);
+        w->action(QStringLiteral("run.stopAll"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("cloud-tap")->state == NodeState::Stopped, 5000);
+    }
+
+    // A CURVE server that is not the one the document names (its public key in the topology
+    // belongs to another key pair): the proxy's link shows the refusal, not a timeout, and says
+    // why with the event's text.
+    void wrongServerKeyShowsOnTheLink() {
+        if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+        zmqrpc::CurveSecurity serverCurve;
+        serverCurve.keys = zmqrpc::generate_curve_key_pair();
+        serverCurve.clients = zmqrpc::CurveClients::AnyWithServerKey;
+        auto options = testutil::repServerOptions();
+        options.security = serverCurve;
+        zmqrpc::RpcServer server(options, testutil::standardFunctions());
+        server.start();
+        const std::string other = zmqrpc::generate_curve_key_pair().public_key;
+
+        zmqrpc::Topology t;
+        zmqrpc::Node sampler;
+        sampler.id = "sampler";
+        sampler.kind = NodeKind::Sampler;
+        sampler.properties = {{"bind", "tcp://127.0.0.1:*"}, {"rate", 20}};
+        zmqrpc::Node proxy;
+        proxy.id = "uplink";
+        proxy.kind = NodeKind::Sub2Req;
+        proxy.position = {300, 0};
+        proxy.properties = {{"output_credentials", {{"curve", nlohmann::json::object()}}},
+                            {"req_timeout", 0.5}};
+        zmqrpc::Node cloud;
+        cloud.id = "cloud";
+        cloud.kind = NodeKind::External;
+        cloud.position = {600, 0};
+        cloud.properties = {
+            {"socket", "rep"},
+            {"endpoint", server.rep_endpoint()},
+            {"credentials", {{"curve", {{"public_key", other}, {"clients", "any"}}}}}};
+        t.add_node(sampler);
+        t.add_node(proxy);
+        t.add_node(cloud);
+        t.add_link({"feed", {"sampler", "pub"}, {"uplink", "sub"}, 0});
+        t.add_link({"upload", {"uplink", "req"}, {"cloud", "rep"}, 0});
+        auto w = makeWindow();
+        w->document()->reset(t, QString(), false);
+        QTRY_VERIFY(w->scene()->linkItem(QStringLiteral("upload")) != nullptr);
+        LinkItem* upload = w->scene()->linkItem(QStringLiteral("upload"));
+        QVERIFY(upload->isCurve());
+        w->action(QStringLiteral("run.startAll"))->trigger();
+        const auto refused = [&] {
+            const auto* link = w->runtime()->snapshot().link("upload");
+            return link != nullptr &&
+                   link->connection == zmqrpc::ConnectionState::CredentialsRefused;
+        };
+        // The server drops a HELLO it cannot decrypt; the client sees it when its handshake
+        // times out.
+        QTRY_VERIFY_WITH_TIMEOUT(refused(), 40000);
+        QTRY_VERIFY_WITH_TIMEOUT(upload->isRefused(), 5000);
+        QVERIFY(upload->showsLock());
+        QTRY_VERIFY_WITH_TIMEOUT(!upload->refusal().isEmpty(), 5000);
+        QVERIFY2(upload->toolTip().contains(QStringLiteral("credentials refused: ")),
+                 qPrintable(upload->toolTip()));
+        QVERIFY2(upload->toolTip().contains(QStringLiteral("CURVE")),
+                 qPrintable(upload->toolTip()));
+        QVERIFY2(upload->toolTip().contains(upload->refusal()), qPrintable(upload->toolTip()));
+        // Drawn as refused (the lock), not as a handshake failure or a timeout.
+        QVERIFY(!upload->toolTip().contains(QStringLiteral("timeout")));
+        w->view()->fitToView();
+        QTest::qWait(100);
+        saveShot(w.get(), QStringLiteral("studio-curve-refused.png"));
+        w->action(QStringLiteral("run.stopAll"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("uplink")->state == NodeState::Stopped, 5000);
+        server.stop();
+        server.join();
     }
 
     // The monitor docks follow the selection: a server is the console's target (and a call

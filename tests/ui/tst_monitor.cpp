@@ -17,12 +17,14 @@
 #include <zmqrpc/protocol.hpp>
 #include <zmqrpc/receiver.hpp>
 #include <zmqrpc/rpc_server.hpp>
+#include <zmqrpc/security.hpp>
 #include <zmqrpc/sender.hpp>
 
 #include <QApplication>
 #include <QClipboard>
 #include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QElapsedTimer>
 #include <QLabel>
 #include <QLineEdit>
@@ -411,6 +413,76 @@ class TestMonitor : public QObject {
         QVERIFY2(c->resultText().startsWith(QLatin1String("200")), qPrintable(c->resultText()));
         QVERIFY(c->responseText().contains(QLatin1String("pong")));
         doc_.reset(zmqrpc::Topology{}, QString(), false);
+    }
+
+    // A CURVE server: the console connects to a node of the document with the public key the
+    // node's security names (a fresh key pair of its own), or to a typed endpoint with a typed
+    // server key; a wrong key is refused, not timed out.
+    void consoleSpeaksCurve() {
+        if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+        zmqrpc::CurveSecurity curve;
+        curve.keys = zmqrpc::generate_curve_key_pair();
+        curve.clients = zmqrpc::CurveClients::AnyWithServerKey;
+        zmqrpc::RpcServerOptions options;
+        options.name = "curve-server";
+        options.rep_bind = kAnyTcp;
+        options.security = curve;
+        zmqrpc::RpcServer server(options, zmqrpc::diagnostic_functions());
+        server.start();
+        const QString endpoint = QString::fromStdString(server.rep_endpoint());
+        const QString port = endpoint.section(QLatin1Char(':'), -1);
+
+        zmqrpc::Topology t;
+        zmqrpc::Node node;
+        node.id = "secure";
+        node.kind = zmqrpc::NodeKind::RpcServer;
+        node.properties = {{"rep_bind", "tcp://127.0.0.1:" + port.toStdString()},
+                           {"credentials",
+                            {{"curve",
+                              {{"secret_key", {{"env", "ZMQRPC_TEST_UNSET_SECRET"}}},
+                               {"public_key", curve.keys.public_key},
+                               {"clients", "any"}}}}}};
+        t.add_node(node);
+        doc_.reset(t, QString(), false);
+
+        auto c = makeConsole();
+        c->setTargetNode(QStringLiteral("secure"));
+        QVERIFY2(c->targetError().isEmpty(), qPrintable(c->targetError()));
+        const QString info = child<QLabel>(c.get(), "consoleTargetInfo")->text();
+        QVERIFY2(info.contains(QLatin1String("CURVE")), qPrintable(info));
+        QVERIFY(!child<QLineEdit>(c.get(), "consoleServerKey")->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(c->functionNames().contains(QStringLiteral("echo")), kWaitMs);
+        call(*c, QStringLiteral("ping"), QString());
+        QVERIFY2(c->resultText().startsWith(QLatin1String("200")), qPrintable(c->resultText()));
+        doc_.reset(zmqrpc::Topology{}, QString(), false);
+
+        // Typed: the endpoint and the server's public key.
+        auto typed = makeConsole();
+        auto* key = child<QLineEdit>(typed.get(), "consoleServerKey");
+        QVERIFY(key->isEnabled());
+        retype(key, QString::fromStdString(curve.keys.public_key));
+        QTest::keyClick(key, Qt::Key_Return);
+        target(*typed, endpoint);
+        call(*typed, QStringLiteral("ping"), QString());
+        QVERIFY2(typed->resultText().startsWith(QLatin1String("200")),
+                 qPrintable(typed->resultText()));
+
+        // Another server's key: refused (the server cannot decrypt the handshake).
+        retype(key, QString::fromStdString(zmqrpc::generate_curve_key_pair().public_key));
+        QTest::keyClick(key, Qt::Key_Return);
+        retype(child<QDoubleSpinBox>(typed.get(), "consoleTimeout"), QStringLiteral("3"));
+        call(*typed, QStringLiteral("ping"), QString());
+        QCOMPARE(typed->lastResult().outcome, ConsoleCallResult::Outcome::CredentialsRefused);
+        QVERIFY2(typed->resultText().contains(QLatin1String("refused")),
+                 qPrintable(typed->resultText()));
+
+        // Not a key: said at once, no call.
+        retype(key, QStringLiteral("not-a-key"));
+        QTest::keyClick(key, Qt::Key_Return);
+        QVERIFY2(typed->targetError().contains(QLatin1String("server key")),
+                 qPrintable(typed->targetError()));
+        server.stop();
+        server.join();
     }
 
     void consoleTimesOutWithoutBlockingTheGui() {

@@ -12,11 +12,15 @@
 #include "runtime/secret_store.hpp"
 
 #include <zmqrpc/proxy.hpp>
+#include <zmqrpc/secrets.hpp>
+#include <zmqrpc/security.hpp>
 #include <zmqrpc/topology.hpp>
 
+#include <QAbstractButton>
 #include <QAbstractItemModel>
 #include <QApplication>
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDir>
 #include <QDoubleSpinBox>
@@ -28,6 +32,7 @@
 #include <QMimeData>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QStandardItemModel>
@@ -124,8 +129,11 @@ class TestPanels : public QObject {
     void resetToDefault();
     void refreshKeepsTheCaret();
     void credentialsGoToTheSecretStore();
+    void curveKeyPairIntoAKeyFile();
+    void curveKeyPairIntoTheKeychain();
     void readOnlyWhileRunning();
     void linkFormEditsHeartbeat();
+    void linkEncryptWithCurve();
     void documentFormEditsHosts();
     void selectionSummary();
 
@@ -577,6 +585,13 @@ void TestPanels::refreshKeepsTheCaret() {
 void TestPanels::credentialsGoToTheSecretStore() {
     auto doc = loadExample();
     QVERIFY(doc);
+    // The example's uplink is CURVE: make it PLAIN with a password from the environment.
+    QString error;
+    QVERIFY2(doc->setProperty(QStringLiteral("site-proxy"), QStringLiteral("output_credentials"),
+                              json::parse(R"({"username": "bridge",
+                                              "password": {"env": "ZMQRPC_BRIDGE_PASSWORD"}})"),
+                              &error),
+             qPrintable(error));
     studio::SecretStore secrets;
     QCOMPARE(secrets.preferredSource(), zmqrpc::CredentialRef::Source::File);
     InspectorWidget inspector(doc.get(), nullptr, &secrets);
@@ -588,9 +603,14 @@ void TestPanels::credentialsGoToTheSecretStore() {
     auto* where = editor->findChild<QComboBox*>(QStringLiteral("output_credentials.source"));
     auto* entry = editor->findChild<QLineEdit*>(QStringLiteral("output_credentials.entry"));
     auto* hint = editor->findChild<QLabel*>(QStringLiteral("output_credentials.hint"));
-    QVERIFY(user && password && where && entry && hint);
+    auto* mode = editor->findChild<QComboBox*>(QStringLiteral("output_credentials.mode"));
+    QVERIFY(user && password && where && entry && hint && mode);
+    QCOMPARE(mode->currentData().toInt(), 1);  // PLAIN
+    QVERIFY(user->isVisibleTo(&inspector));
+    QVERIFY(!editor->findChild<QWidget*>(QStringLiteral("output_credentials.curve"))
+                 ->isVisibleTo(&inspector));
 
-    // The example reads the password from the environment.
+    // The password comes from the environment.
     QCOMPARE(user->text(), QStringLiteral("bridge"));
     QCOMPARE(where->currentText(), QStringLiteral("Environment variable"));
     QCOMPARE(entry->text(), QStringLiteral("ZMQRPC_BRIDGE_PASSWORD"));
@@ -634,6 +654,206 @@ void TestPanels::credentialsGoToTheSecretStore() {
     // Clearing the username removes the credentials (null: none).
     typeInto(user, QString());
     QVERIFY(nodeProperty(*doc, "site-proxy", "output_credentials").is_null());
+    QCOMPARE(mode->currentData().toInt(), 0);  // None
+    QVERIFY(!user->isVisibleTo(&inspector));
+}
+
+namespace {
+
+// Picks `data` in a combo box the way a user does (the activated signal commits).
+void choose(QComboBox* combo, int data) {
+    const int index = combo->findData(data);
+    QVERIFY2(index >= 0, qPrintable(combo->objectName()));
+    combo->setCurrentIndex(index);
+    emit combo->activated(index);
+}
+
+// The public key a CURVE side holds in the document, checking that no secret is there.
+std::string documentPublicKey(const EditorDocument& doc, const char* node, const char* key,
+                              const std::string& secret) {
+    const json value = nodeProperty(doc, node, key);
+    const std::string saved = zmqrpc::save_topology(doc.topology());
+    if (!secret.empty() && saved.find(secret) != std::string::npos) return "SECRET IN DOCUMENT";
+    if (!value.contains("curve")) return {};
+    return value["curve"].value("public_key", "");
+}
+
+}  // namespace
+
+// The bridge's input side: switch it from PLAIN to CURVE through the widgets, generate a key
+// pair into the keys directory, and find only the public key in the document (undoable).
+void TestPanels::curveKeyPairIntoAKeyFile() {
+    if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+    QTemporaryDir keys;
+    QVERIFY(keys.isValid());
+    qputenv("ZMQRPC_KEYS", QFile::encodeName(keys.path()));
+    auto doc = loadExample();
+    QVERIFY(doc);
+    const json original = nodeProperty(*doc, "cloud-bridge", "input_credentials");
+    QString error;
+    QVERIFY(doc->setProperty(QStringLiteral("cloud-bridge"), QStringLiteral("input_credentials"),
+                             json::parse(R"({"username": "site", "password": {"file": "site"}})"),
+                             &error));
+    studio::SecretStore secrets;
+    InspectorWidget inspector(doc.get(), nullptr, &secrets);
+    showAsDock(&inspector, {400, 900});
+    inspector.showNode(QStringLiteral("cloud-bridge"));
+    PropertyEditor* editor = inspector.editor(QStringLiteral("input_credentials"));
+    QVERIFY(editor);
+    const auto find = [editor](const char* name) {
+        return editor->findChild<QWidget*>(QStringLiteral("input_credentials.") +
+                                           QLatin1String(name));
+    };
+    auto* mode = qobject_cast<QComboBox*>(find("mode"));
+    QVERIFY(mode);
+    QCOMPARE(mode->currentData().toInt(), 1);  // PLAIN
+    choose(mode, 2);                           // CURVE
+    auto* source = qobject_cast<QComboBox*>(find("curve.source"));
+    auto* name = qobject_cast<QLineEdit*>(find("curve.name"));
+    auto* publicKey = qobject_cast<QLineEdit*>(find("curve.public_key"));
+    auto* clients = qobject_cast<QComboBox*>(find("curve.clients"));
+    auto* authorized = qobject_cast<QLineEdit*>(find("curve.authorized_keys"));
+    auto* generate = qobject_cast<QPushButton*>(find("curve.generate"));
+    auto* copy = qobject_cast<QAbstractButton*>(find("curve.copy"));
+    auto* hint = qobject_cast<QLabel*>(find("curve.hint"));
+    QVERIFY(source && name && publicKey && clients && authorized && generate && copy && hint);
+    QVERIFY(publicKey->isVisibleTo(&inspector));
+    QVERIFY(!find("username")->isVisibleTo(&inspector));
+    // A binding side: no "fresh key pair" (a server needs its own key).
+    QCOMPARE(source->findData(int(zmqrpc::CredentialRef::Source::None)), -1);
+    // No keychain here: a key file named after the node, any client with the key.
+    QCOMPARE(source->currentData().toInt(), int(zmqrpc::CredentialRef::Source::File));
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials"),
+                 json::parse(R"({"curve": {"secret_key": {"file": "cloud-bridge"},
+                                           "clients": "any"}})"));
+    QVERIFY2(hint->text().contains(QStringLiteral("does not exist")), qPrintable(hint->text()));
+    QVERIFY(!publicKey->isReadOnly());  // unknown here: can be pasted
+    QVERIFY(!copy->isEnabled());
+
+    typeInto(name, QStringLiteral("cloud"));
+    QVERIFY(generate->isEnabled());
+    QTest::mouseClick(generate, Qt::LeftButton);
+    QVERIFY2(editor->errorText().isEmpty(), qPrintable(editor->errorText()));
+    const QString secretPath = keys.filePath(QStringLiteral("cloud.key_secret"));
+    QVERIFY(QFile::exists(secretPath));
+    QVERIFY(QFile::exists(keys.filePath(QStringLiteral("cloud.key"))));
+    QCOMPARE(QFile::permissions(secretPath) & (QFileDevice::ReadGroup | QFileDevice::ReadOther),
+             QFileDevice::Permissions());
+    const zmqrpc::CurveKeyPair pair = zmqrpc::load_curve_secret_file(secretPath.toStdString());
+    const std::string inDocument =
+        documentPublicKey(*doc, "cloud-bridge", "input_credentials", pair.secret_key);
+    QCOMPARE(inDocument, pair.public_key);
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials")["curve"]["secret_key"],
+                 json::parse(R"({"file": "cloud"})"));
+    // Derived from the key file now: shown, read-only, and copied as is.
+    QCOMPARE(publicKey->text(), QString::fromStdString(pair.public_key));
+    QVERIFY(publicKey->isReadOnly());
+    QVERIFY2(hint->text().contains(QStringLiteral("Secret key found")), qPrintable(hint->text()));
+    QGuiApplication::clipboard()->clear();
+    QVERIFY(copy->isEnabled());
+    QTest::mouseClick(copy, Qt::LeftButton);
+    QCOMPARE(QGuiApplication::clipboard()->text(), QString::fromStdString(pair.public_key));
+    // A second pair under the same name does not replace the first one.
+    QTest::mouseClick(generate, Qt::LeftButton);
+    QVERIFY2(editor->errorText().contains(QStringLiteral("exists already")),
+             qPrintable(editor->errorText()));
+    QCOMPARE(zmqrpc::load_curve_secret_file(secretPath.toStdString()), pair);
+
+    // Only the keys an authorized_keys file lists.
+    choose(clients, int(zmqrpc::CurveClients::AuthorizedKeys));
+    QVERIFY(authorized->isEnabled());
+    typeInto(authorized, QStringLiteral("sites.authorized_keys"));
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials")["curve"]["clients"],
+                 json::parse(R"({"authorized_keys": "sites.authorized_keys"})"));
+    // The document holds a SecurityRef the library reads back.
+    const auto ref =
+        zmqrpc::SecurityRef::from_json(nodeProperty(*doc, "cloud-bridge", "input_credentials"));
+    QVERIFY(ref.curve() != nullptr);
+    QCOMPARE(ref.curve()->public_key, pair.public_key);
+    saveScreenshot(inspector.window(), QStringLiteral("inspector-curve"));
+
+    // The edits went through the undo stack (one field's edits merge into one step): undone,
+    // the example's side is back; redone, the generated key is.
+    const json last = nodeProperty(*doc, "cloud-bridge", "input_credentials");
+    for (int i = 0; i < 20 && doc->undoStack()->canUndo(); ++i)
+        doc->undoStack()->undo();
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials"), original);
+    for (int i = 0; i < 20 && doc->undoStack()->canRedo(); ++i)
+        doc->undoStack()->redo();
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials"), last);
+    QCOMPARE(mode->currentData().toInt(), 2);
+    QCOMPARE(publicKey->text(), QString::fromStdString(pair.public_key));
+
+    // The site proxy's output connects: a fresh key pair each run, nothing to generate.
+    inspector.showNode(QStringLiteral("site-proxy"));
+    PropertyEditor* out = inspector.editor(QStringLiteral("output_credentials"));
+    auto* outMode = out->findChild<QComboBox*>(QStringLiteral("output_credentials.mode"));
+    auto* outSource = out->findChild<QComboBox*>(QStringLiteral("output_credentials.curve.source"));
+    QVERIFY(outMode && outSource);
+    QCOMPARE(outMode->currentData().toInt(), 2);
+    QCOMPARE(outSource->currentData().toInt(), int(zmqrpc::CredentialRef::Source::None));
+    QVERIFY(!out->findChild<QPushButton*>(QStringLiteral("output_credentials.curve.generate"))
+                 ->isEnabled());
+    QVERIFY(!out->findChild<QWidget*>(QStringLiteral("output_credentials.curve.clients")));
+    qunsetenv("ZMQRPC_KEYS");
+}
+
+// A key pair kept in the keychain: the secret goes to the SecretStore (here the keychain
+// answers "no backend" and the store falls back to its file, as on CI), the public key into the
+// document, and the runtime's secrets resolve it.
+void TestPanels::curveKeyPairIntoTheKeychain() {
+    if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+    qunsetenv("ZMQRPC_STUDIO_NO_KEYCHAIN");
+    const QByteArray bus = qgetenv("DBUS_SESSION_BUS_ADDRESS");
+    qputenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/zmqrpc-test-bus");
+    const auto restore = qScopeGuard([&bus] {
+        qputenv("ZMQRPC_STUDIO_NO_KEYCHAIN", "1");
+        if (bus.isEmpty())
+            qunsetenv("DBUS_SESSION_BUS_ADDRESS");
+        else
+            qputenv("DBUS_SESSION_BUS_ADDRESS", bus);
+    });
+    auto doc = loadExample();
+    QVERIFY(doc);
+    studio::SecretStore secrets;
+    QVERIFY(secrets.keychainAvailable());
+    InspectorWidget inspector(doc.get(), nullptr, &secrets);
+    showAsDock(&inspector);
+    inspector.showNode(QStringLiteral("cloud-bridge"));
+    PropertyEditor* editor = inspector.editor(QStringLiteral("input_credentials"));
+    auto* source = editor->findChild<QComboBox*>(QStringLiteral("input_credentials.curve.source"));
+    auto* name = editor->findChild<QLineEdit*>(QStringLiteral("input_credentials.curve.name"));
+    auto* generate =
+        editor->findChild<QPushButton*>(QStringLiteral("input_credentials.curve.generate"));
+    auto* publicKey =
+        editor->findChild<QLineEdit*>(QStringLiteral("input_credentials.curve.public_key"));
+    QVERIFY(source && name && generate && publicKey);
+    // The example's key file.
+    QCOMPARE(name->text(), QStringLiteral("sampler-to-cloud-bridge"));
+    choose(source, int(zmqrpc::CredentialRef::Source::Keychain));
+    const QString entry =
+        QStringLiteral("zmqrpc-panels-test-%1").arg(QCoreApplication::applicationPid());
+    typeInto(name, entry);
+    COMPARE_JSON(nodeProperty(*doc, "cloud-bridge", "input_credentials")["curve"]["secret_key"],
+                 (json{{"keychain", entry.toStdString()}}));
+    QSignalSpy stored(&secrets, &studio::SecretStore::stored);
+    QTest::mouseClick(generate, Qt::LeftButton);
+    QTRY_VERIFY_WITH_TIMEOUT(!stored.isEmpty(), 10000);
+    QVERIFY2(stored.last().at(1).toBool(), qPrintable(stored.last().at(2).toString()));
+    QVERIFY2(editor->errorText().isEmpty(), qPrintable(editor->errorText()));
+
+    zmqrpc::KeyRef key;
+    key.source = zmqrpc::CredentialRef::Source::Keychain;
+    key.key = entry.toStdString();
+    const zmqrpc::CurveKeyPair pair = secrets.secrets().resolve_key(key);
+    QCOMPARE(documentPublicKey(*doc, "cloud-bridge", "input_credentials", pair.secret_key),
+             pair.public_key);
+    QTRY_COMPARE_WITH_TIMEOUT(publicKey->text(), QString::fromStdString(pair.public_key), 5000);
+    QVERIFY(publicKey->isReadOnly());
+
+    QSignalSpy forgotten(&secrets, &studio::SecretStore::forgotten);
+    secrets.forget(entry);
+    QTRY_VERIFY_WITH_TIMEOUT(!forgotten.isEmpty(), 10000);
 }
 
 void TestPanels::readOnlyWhileRunning() {
@@ -653,8 +873,7 @@ void TestPanels::readOnlyWhileRunning() {
     studio::RuntimeController runtime;
     zmqrpc::Secrets secrets;
     secrets.use_environment = false;
-    secrets.known["env:ZMQRPC_BRIDGE_PASSWORD"] = "bridge-pw";
-    runtime.setSecrets(secrets);
+    runtime.setSecrets(secrets);  // the sampler needs none
     runtime.setTopology(doc->topology());
 
     InspectorWidget inspector(doc.get(), &runtime, nullptr);
@@ -695,6 +914,51 @@ void TestPanels::readOnlyWhileRunning() {
 
 // ---------------------------------------------------------------------------------------------
 // Inspector: link and document forms
+
+// "Encrypt with CURVE" on a link: the binding sampler gets a key pair in the keys directory
+// (its public key in the document, any client with it let in), the connecting proxy a fresh
+// key pair each run; one undo step takes both back.
+void TestPanels::linkEncryptWithCurve() {
+    if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+    QTemporaryDir keys;
+    QVERIFY(keys.isValid());
+    qputenv("ZMQRPC_KEYS", QFile::encodeName(keys.path()));
+    const auto restore = qScopeGuard([] { qunsetenv("ZMQRPC_KEYS"); });
+    auto doc = loadExample();
+    QVERIFY(doc);
+    studio::SecretStore secrets;
+    InspectorWidget inspector(doc.get(), nullptr, &secrets);
+    showAsDock(&inspector, {380, 400});
+    inspector.showLink(QStringLiteral("uplink"));
+    auto* security = inspector.findChild<QLabel*>(QStringLiteral("link.security"));
+    auto* encrypt = inspector.findChild<QPushButton*>(QStringLiteral("link.encrypt"));
+    QVERIFY(security && encrypt);
+    QCOMPARE(security->text(), QStringLiteral("CURVE: encrypted"));
+    QVERIFY(!encrypt->isEnabled());
+
+    inspector.showLink(QStringLiteral("sampler-1-to-proxy"));
+    security = inspector.findChild<QLabel*>(QStringLiteral("link.security"));
+    encrypt = inspector.findChild<QPushButton*>(QStringLiteral("link.encrypt"));
+    QCOMPARE(security->text(), QStringLiteral("none: not encrypted"));
+    QVERIFY(encrypt->isEnabled());
+    const int steps = doc->undoStack()->count();
+    QTest::mouseClick(encrypt, Qt::LeftButton);
+    QCOMPARE(security->text(), QStringLiteral("CURVE: encrypted"));
+    QVERIFY(!encrypt->isEnabled());
+    const QString secretFile = keys.filePath(QStringLiteral("sampler-1.key_secret"));
+    QVERIFY(QFile::exists(secretFile));
+    const auto pair = zmqrpc::load_curve_secret_file(secretFile.toStdString());
+    const json server = nodeProperty(*doc, "sampler-1", "credentials");
+    COMPARE_JSON(server["curve"]["secret_key"], json::parse(R"({"file": "sampler-1"})"));
+    COMPARE_JSON(server["curve"]["clients"], json("any"));
+    QCOMPARE(documentPublicKey(*doc, "sampler-1", "credentials", pair.secret_key), pair.public_key);
+    COMPARE_JSON(nodeProperty(*doc, "site-proxy", "input_credentials"),
+                 json::parse(R"({"curve": {}})"));
+    QCOMPARE(doc->undoStack()->count(), steps + 1);
+    doc->undoStack()->undo();
+    QVERIFY(nodeProperty(*doc, "sampler-1", "credentials").is_null());
+    QVERIFY(nodeProperty(*doc, "site-proxy", "input_credentials").is_null());
+}
 
 void TestPanels::linkFormEditsHeartbeat() {
     auto doc = loadExample();

@@ -1,6 +1,6 @@
 // RuntimeController: the sampler-to-cloud example run from the GUI thread through the worker --
 // snapshots at least twice a second, events, taps, one node stopped, a node added while running,
-// refusals (a topology with errors, unknown and external ids), passwords given after a failed
+// refusals (a topology with errors, unknown and external ids), secret keys given after a failed
 // start, calls that only queue, and a destructor that stops everything in bounded time.
 #include "runtime/runtime_controller.hpp"
 #include "studio_testutil.hpp"
@@ -8,6 +8,7 @@
 
 #include <QElapsedTimer>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <memory>
@@ -28,12 +29,18 @@ Topology localisedExample() {
     return testutil::localExample();
 }
 
-// The bridge password, known; the environment is not read (the test does not depend on it).
+// The example's CURVE uplink: the bridge's secret key known (a key pair generated for this
+// process), no key files; the environment is not read (the test does not depend on it).
 Secrets bridgeSecrets() {
     Secrets s;
     s.use_environment = false;
-    s.known["env:ZMQRPC_BRIDGE_PASSWORD"] = kPassword;
+    testutil::localExample("sampler-to-cloud", &s, kPassword);
     return s;
+}
+
+// What the bridge's secret key is known as in bridgeSecrets().
+std::string bridgeSecretKey() {
+    return testutil::testSecretKey("file:sampler-to-cloud-bridge");
 }
 
 using studio_testutil::noSecrets;
@@ -239,21 +246,31 @@ class TestRuntimeController : public QObject {
         QCOMPARE(stateOf(rc, "sampler-2"), NodeState::Running);
     }
 
-    void passwordsGivenAfterAFailedStartApply() {
+    void secretsGivenAfterAFailedStartApply() {
         const Topology t = localisedExample();
         RuntimeController rc;
-        rc.setSecrets(noSecrets());
+        // No key files either: an empty keys directory.
+        QTemporaryDir keys;
+        QVERIFY(keys.isValid());
+        Secrets none = noSecrets();
+        none.keys_dir = keys.path().toStdString();
+        rc.setSecrets(none);
         rc.setTopology(t);
         rc.startAll();
-        // Without the bridge password, the two nodes that need it fail; the others run.
-        QTRY_COMPARE_WITH_TIMEOUT(stateOf(rc, "site-proxy"), NodeState::Failed, kWaitMs);
+        // Without the bridge's secret key the bridge cannot serve: it fails, saying which key
+        // file it looked for (never a key); the site proxy waits for it; the others run.
         QTRY_COMPARE_WITH_TIMEOUT(stateOf(rc, "cloud-bridge"), NodeState::Failed, kWaitMs);
+        QTRY_COMPARE_WITH_TIMEOUT(stateOf(rc, "site-proxy"), NodeState::Waiting, kWaitMs);
         QCOMPARE(stateOf(rc, "sampler-1"), NodeState::Running);
-        const std::string reason = rc.snapshot().node("site-proxy")->reason;
         const auto samplerSince = rc.snapshot().node("sampler-1")->since;
-        QVERIFY2(reason.find(kPassword) == std::string::npos, reason.c_str());
+        const std::string reason = rc.snapshot().node("cloud-bridge")->reason;
+        QVERIFY2(reason.find("CURVE") != std::string::npos, reason.c_str());
+        QVERIFY2(reason.find("sampler-to-cloud-bridge") != std::string::npos, reason.c_str());
+        QVERIFY2(reason.find(bridgeSecretKey()) == std::string::npos, reason.c_str());
+        QVERIFY2(rc.snapshot().node("site-proxy")->reason.find("cloud-bridge") != std::string::npos,
+                 rc.snapshot().node("site-proxy")->reason.c_str());
 
-        // New passwords while nodes run: the failed nodes start with them at once, and the
+        // New secrets while nodes run: the failed nodes start with them at once, and the
         // running ones were never touched.
         rc.setSecrets(bridgeSecrets());
         rc.start({QStringLiteral("site-proxy"), QStringLiteral("cloud-bridge"),

@@ -501,7 +501,25 @@ class TstScene : public QObject {
         QCOMPARE(c.scene->linkItem("sampler-3-to-proxy")->currentColor(), style::errorColor());
         LinkItem* uplink = c.scene->linkItem("uplink");
         QVERIFY(uplink->showsLock());
-        QVERIFY(uplink->toolTip().contains("credentials refused: wrong user or password"));
+        // The example's uplink is CURVE (labelled so): its key was refused...
+        QVERIFY(uplink->isCurve());
+        QVERIFY(uplink->label().startsWith(QStringLiteral("CURVE")));
+        QVERIFY(!c.scene->linkItem("sampler-1-to-proxy")->isCurve());
+        QVERIFY2(uplink->toolTip().contains("credentials refused: the CURVE key was refused"),
+                 qPrintable(uplink->toolTip()));
+        // ... and the refusal's event says why.
+        zmqrpc::Event refusal;
+        refusal.kind = zmqrpc::EventKind::CredentialsRefused;
+        refusal.source = "site-proxy";
+        refusal.endpoint = "tcp://127.0.0.1:5610";
+        refusal.text =
+            "the server closed the CURVE handshake: is the server key X the public key "
+            "of the server bound at tcp://127.0.0.1:5610?";
+        c.scene->applyEvents({refusal});
+        QVERIFY2(uplink->toolTip().contains(QStringLiteral("credentials refused: ") +
+                                            QString::fromStdString(refusal.text)),
+                 qPrintable(uplink->toolTip()));
+        QVERIFY(c.scene->linkItem("sampler-1-to-proxy")->refusal().isEmpty());
         QTest::qWait(50);
         QVERIFY(c.view->grab().save(shotPath(QStringLiteral("scene-overlay-states.png"))));
 

@@ -2,6 +2,7 @@
 
 #include "document/editor_document.hpp"
 #include "monitor/latency_histogram.hpp"
+#include "runtime/client_security.hpp"
 #include "runtime/runtime_controller.hpp"
 #include "runtime/secret_store.hpp"
 
@@ -10,6 +11,7 @@
 #include <zmqrpc/protocol.hpp>
 #include <zmqrpc/rpc_client.hpp>
 #include <zmqrpc/runtime.hpp>
+#include <zmqrpc/secrets.hpp>
 #include <zmqrpc/topology.hpp>
 
 #include <QComboBox>
@@ -233,6 +235,13 @@ void ConsoleWidget::buildUi() {
     passwordEdit_->setPlaceholderText(tr("password"));
     passwordEdit_->setEchoMode(QLineEdit::Password);
     passwordEdit_->setMaximumWidth(120);
+    serverKeyEdit_ = new QLineEdit(this);
+    serverKeyEdit_->setObjectName(QStringLiteral("consoleServerKey"));
+    serverKeyEdit_->setPlaceholderText(tr("CURVE server key"));
+    serverKeyEdit_->setToolTip(
+        tr("The server's CURVE public key (Z85): the console connects encrypted, with a fresh "
+           "key pair of its own"));
+    serverKeyEdit_->setMaximumWidth(160);
     targetInfo_ = new QLabel(this);
     targetInfo_->setObjectName(QStringLiteral("consoleTargetInfo"));
     targetInfo_->setWordWrap(true);
@@ -326,6 +335,7 @@ void ConsoleWidget::buildUi() {
     targetRow->addWidget(targetCombo_, 1);
     targetRow->addWidget(userEdit_);
     targetRow->addWidget(passwordEdit_);
+    targetRow->addWidget(serverKeyEdit_);
     auto* functionRow = new QHBoxLayout;
     functionRow->addWidget(functionCombo_, 1);
     functionRow->addWidget(templateButton_);
@@ -435,6 +445,7 @@ void ConsoleWidget::buildUi() {
     });
     connect(userEdit_, &QLineEdit::editingFinished, this, &ConsoleWidget::targetEdited);
     connect(passwordEdit_, &QLineEdit::editingFinished, this, &ConsoleWidget::targetEdited);
+    connect(serverKeyEdit_, &QLineEdit::editingFinished, this, &ConsoleWidget::targetEdited);
     connect(functionCombo_, &QComboBox::editTextChanged, this, [this] {
         updateHint();
         updateActions();
@@ -586,19 +597,29 @@ ConsoleWidget::Target ConsoleWidget::resolveTarget() const {
         t.endpoint = nodeEndpoint(t.nodeId, &t.error);
         if (!t.error.isEmpty()) return t;
         const zmqrpc::Node* node = doc_->topology().find_node(t.nodeId.toStdString());
-        const char* key = zmqrpc::find_property_spec(node->kind, "credentials") != nullptr
-                              ? "credentials"
-                              : "input_credentials";
+        // The security of the REP port it serves on: the console presents what its clients do
+        // (PLAIN: the node's own credentials; CURVE: the node's public key, a fresh key pair).
+        std::string key = "credentials";
+        for (const auto& port : zmqrpc::port_specs(node->kind, node->properties)) {
+            if (port.socket == zmqrpc::SocketType::Rep)
+                key = zmqrpc::security_property(node->kind, port.name);
+        }
         try {
-            const auto ref = zmqrpc::CredentialRef::from_json(node->property(key));
-            if (ref.empty()) {
-                t.info = tr("no credentials");
-            } else {
-                t.credentials = secrets_ != nullptr ? secrets_->secrets().resolve(ref)
-                                                    : zmqrpc::Secrets{}.resolve(ref);
+            const nlohmann::json value = node->property(key);
+            const auto ref = zmqrpc::SecurityRef::from_json(value);
+            const zmqrpc::Secrets secrets =
+                secrets_ != nullptr ? secrets_->secrets() : zmqrpc::Secrets{};
+            t.security = toolSecurity(value, secrets, node->id);
+            if (const auto* plain = ref.plain()) {
                 t.info = tr("%1 (password from %2)")
-                             .arg(QString::fromStdString(t.credentials.describe()),
-                                  QString::fromStdString(ref.source_text()));
+                             .arg(QString::fromStdString(t.security.describe()),
+                                  QString::fromStdString(plain->source_text()));
+            } else if (const auto* curve = t.security.curve()) {
+                t.info =
+                    tr("CURVE, server key %1, a fresh client key")
+                        .arg(QString::fromStdString(zmqrpc::key_fingerprint(curve->server_key)));
+            } else {
+                t.info = tr("no credentials");
             }
         } catch (const std::exception& e) {
             t.error = QString::fromStdString(e.what());
@@ -608,12 +629,26 @@ ConsoleWidget::Target ConsoleWidget::resolveTarget() const {
     try {
         zmqrpc::parse_endpoint(text.toStdString(), false);
         t.endpoint = text;
-        t.credentials.username = userEdit_->text().toStdString();
-        t.credentials.password = passwordEdit_->text().toStdString();
-        if (t.credentials.username.empty() && !t.credentials.password.empty()) {
+        zmqrpc::Credentials plain;
+        plain.username = userEdit_->text().toStdString();
+        plain.password = passwordEdit_->text().toStdString();
+        const std::string serverKey = serverKeyEdit_->text().trimmed().toStdString();
+        if (plain.username.empty() && !plain.password.empty()) {
             t.error = tr("a password without a user name");
+        } else if (!serverKey.empty()) {
+            if (!plain.username.empty()) {
+                t.error = tr("either a user (PLAIN) or a server key (CURVE), not both");
+            } else if (auto problem = zmqrpc::check_curve_key(serverKey)) {
+                t.error = tr("server key: %1").arg(QString::fromStdString(*problem));
+            } else {
+                zmqrpc::CurveSecurity curve;  // a fresh key pair of our own
+                curve.server_key = serverKey;
+                t.security = curve;
+            }
+        } else {
+            t.security = plain;
         }
-        t.info = QString::fromStdString(t.credentials.describe());
+        t.info = QString::fromStdString(t.security.describe());
     } catch (const std::exception& e) {
         t.error = QString::fromStdString(e.what());
         t.endpoint.clear();
@@ -636,6 +671,7 @@ void ConsoleWidget::targetEdited() {
     const bool raw = t.nodeId.isEmpty();
     userEdit_->setEnabled(raw);
     passwordEdit_->setEnabled(raw);
+    serverKeyEdit_->setEnabled(raw);
     targetValid_ = t.error.isEmpty();
     if (!t.error.isEmpty()) {
         targetInfo_->setText(t.error);
@@ -646,7 +682,7 @@ void ConsoleWidget::targetEdited() {
     }
     updateActions();
     const QString key = t.error.isEmpty()
-                            ? t.endpoint + QChar(0) + QString::fromStdString(t.credentials.username)
+                            ? t.endpoint + QChar(0) + QString::fromStdString(t.security.describe())
                             : QString();
     if (key != describedKey_) {
         describedKey_ = key;
@@ -669,8 +705,8 @@ void ConsoleWidget::fetchDescribe() {
     watcher->disconnect(this);
     connect(watcher, &QFutureWatcher<DescribeResult>::finished, this,
             [this, watcher, generation] { onDescribed(generation, watcher->result()); });
-    watcher->setFuture(QtConcurrent::run([endpoint = t.endpoint, creds = t.credentials] {
-        return describeServer(endpoint, creds, kDescribeTimeout);
+    watcher->setFuture(QtConcurrent::run([endpoint = t.endpoint, security = t.security] {
+        return describeServer(endpoint, security, kDescribeTimeout);
     }));
 }
 
@@ -773,7 +809,7 @@ void ConsoleWidget::updateActions() {
 ConsoleCall ConsoleWidget::makeCall(const Target& target) const {
     ConsoleCall call;
     call.endpoint = target.endpoint;
-    call.credentials = target.credentials;
+    call.security = target.security;
     call.function = functionCombo_->currentText().trimmed();
     call.parameters = paramsEdit_->toPlainText();
     call.timeout = std::chrono::milliseconds(std::llround(timeoutSpin_->value() * 1000.0));

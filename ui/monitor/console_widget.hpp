@@ -15,7 +15,7 @@
 
 #include "monitor/console_worker.hpp"
 
-#include <zmqrpc/credentials.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QFutureWatcher>
 #include <QList>
@@ -106,7 +106,7 @@ class ConsoleWidget : public QWidget {
   private:
     struct Target {
         QString endpoint;
-        zmqrpc::Credentials credentials;
+        zmqrpc::Security security;
         QString error;
         QString info;  // "user 'x' (keychain:y)", "no credentials", ...
         QString nodeId;
@@ -138,6 +138,7 @@ class ConsoleWidget : public QWidget {
     QComboBox* targetCombo_ = nullptr;
     QLineEdit* userEdit_ = nullptr;
     QLineEdit* passwordEdit_ = nullptr;
+    QLineEdit* serverKeyEdit_ = nullptr;  // CURVE: the typed endpoint's public key
     QLabel* targetInfo_ = nullptr;
     QComboBox* functionCombo_ = nullptr;
     QPushButton* templateButton_ = nullptr;

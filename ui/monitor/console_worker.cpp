@@ -33,13 +33,25 @@ json parseParameters(const QString& text) {
     return std::move(*value);
 }
 
-zmqrpc::RpcClientOptions clientOptions(const QString& endpoint,
-                                       const zmqrpc::Credentials& credentials,
+// What tells one client's security from another's (memory only: it holds a password).
+QString securityKey(const zmqrpc::Security& security) {
+    if (const auto* plain = security.plain()) {
+        return QStringLiteral("PLAIN") + QChar(0) + QString::fromStdString(plain->username) +
+               QChar(0) + QString::fromStdString(plain->password);
+    }
+    if (const auto* curve = security.curve()) {
+        return QStringLiteral("CURVE") + QChar(0) + QString::fromStdString(curve->server_key) +
+               QChar(0) + QString::fromStdString(curve->keys.public_key);
+    }
+    return QStringLiteral("none");
+}
+
+zmqrpc::RpcClientOptions clientOptions(const QString& endpoint, const zmqrpc::Security& security,
                                        std::chrono::milliseconds timeout) {
     zmqrpc::RpcClientOptions options;
     options.name = "studio-console";
     options.req_connect = {endpoint.toStdString()};
-    options.security = credentials;
+    options.security = security;
     options.req_timeout = timeout;
     return options;
 }
@@ -85,11 +97,11 @@ QString describeSeconds(std::chrono::milliseconds timeout) {
     return QStringLiteral("%1 s").arg(seconds, 0, 'f', tenths ? 1 : 2);
 }
 
-DescribeResult describeServer(const QString& endpoint, const zmqrpc::Credentials& credentials,
+DescribeResult describeServer(const QString& endpoint, const zmqrpc::Security& security,
                               std::chrono::milliseconds timeout) {
     DescribeResult out;
     try {
-        zmqrpc::RpcClient client(clientOptions(endpoint, credentials, timeout));
+        zmqrpc::RpcClient client(clientOptions(endpoint, security, timeout));
         const std::string reply =
             client.sender().request(zmqrpc::encode_request(zmqrpc::kDescribe), timeout);
         const zmqrpc::Response response = zmqrpc::decode_response(reply);
@@ -134,13 +146,11 @@ CallWorker::CallWorker() = default;
 CallWorker::~CallWorker() = default;
 
 zmqrpc::RpcClient& CallWorker::clientFor(const ConsoleCall& call) {
-    const QString key = call.endpoint + QChar(0) +
-                        QString::fromStdString(call.credentials.username) + QChar(0) +
-                        QString::fromStdString(call.credentials.password);
+    const QString key = call.endpoint + QChar(0) + securityKey(call.security);
     if (!client_ || key != clientKey_) {
         client_.reset();
         client_ = std::make_unique<zmqrpc::RpcClient>(
-            clientOptions(call.endpoint, call.credentials, call.timeout));
+            clientOptions(call.endpoint, call.security, call.timeout));
         clientKey_ = key;
     }
     return *client_;

@@ -1,6 +1,6 @@
 // The console's background work, so that the GUI thread never makes a ZeroMQ call:
 //   CallWorker     lives on the console's call thread; owns the zmqrpc::RpcClient (created
-//                  there, reused while the target and credentials stay the same) and runs
+//                  there, reused while the target and its security stay the same) and runs
 //                  single calls and "repeat N at rate R" (cancellable between calls).
 //   PublishWorker  lives on the console's publish thread; owns the Sender whose PUB is bound
 //                  for as long as the console exists (Publish and Heartbeat go out on it).
@@ -9,7 +9,7 @@
 // Results come back as queued signals carrying plain values.
 #pragma once
 
-#include <zmqrpc/credentials.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QList>
 #include <QMetaType>
@@ -31,7 +31,7 @@ namespace studio {
 
 struct ConsoleCall {
     QString endpoint;
-    zmqrpc::Credentials credentials;
+    zmqrpc::Security security;  // PLAIN, or CURVE with the server key
     QString function;
     QString parameters;  // a JSON object, as text
     std::chrono::milliseconds timeout{5000};
@@ -71,7 +71,7 @@ struct DescribeResult {
 };
 
 // Asks `endpoint` for `_describe` (blocking, up to `timeout`). Any thread.
-DescribeResult describeServer(const QString& endpoint, const zmqrpc::Credentials& credentials,
+DescribeResult describeServer(const QString& endpoint, const zmqrpc::Security& security,
                               std::chrono::milliseconds timeout);
 
 // "timeout after 5.0 s", "unreachable", ... for an outcome (exposed for tests and tooltips).
@@ -101,7 +101,7 @@ class CallWorker : public QObject {
     zmqrpc::RpcClient& clientFor(const ConsoleCall& call);
 
     std::unique_ptr<zmqrpc::RpcClient> client_;
-    QString clientKey_;  // endpoint and credentials the client was made for (memory only)
+    QString clientKey_;  // endpoint and security the client was made for (memory only)
 };
 
 class PublishWorker : public QObject {

@@ -146,7 +146,7 @@ TapWidget::~TapWidget() {
     }
 }
 
-void TapWidget::watchEndpoint(const QString& endpoint, const zmqrpc::Credentials& creds) {
+void TapWidget::watchEndpoint(const QString& endpoint, const zmqrpc::Security& security) {
     const QString ep = endpoint.trimmed();
     if (endpointEdit_->text() != ep) endpointEdit_->setText(ep);
     mode_ = Mode::Endpoint;
@@ -160,7 +160,7 @@ void TapWidget::watchEndpoint(const QString& endpoint, const zmqrpc::Credentials
     stopButton_->setEnabled(true);
     setState(tr("Connecting to %1…").arg(ep), false);
     QMetaObject::invokeMethod(
-        worker_, [w = worker_, ep, creds, buffer = buffer_] { w->watch(ep, creds, buffer); });
+        worker_, [w = worker_, ep, security, buffer = buffer_] { w->watch(ep, security, buffer); });
     updateCounter();
 }
 

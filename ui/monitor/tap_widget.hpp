@@ -13,7 +13,7 @@
 
 #include "monitor/tap_model.hpp"
 
-#include <zmqrpc/credentials.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QElapsedTimer>
 #include <QString>
@@ -47,8 +47,9 @@ class TapWidget : public QWidget {
     explicit TapWidget(RuntimeController* runtime, QWidget* parent = nullptr);
     ~TapWidget() override;  // stops the receiver (bounded: a Receiver stops within 200 ms)
 
-    // Watches a PUB endpoint (connects a SUB with `creds`, if any). Replaces what was watched.
-    void watchEndpoint(const QString& endpoint, const zmqrpc::Credentials& creds = {});
+    // Watches a PUB endpoint (connects a SUB with `security`: PLAIN, or CURVE with the server key).
+    // Replaces what was watched.
+    void watchEndpoint(const QString& endpoint, const zmqrpc::Security& security = {});
     // Shows the messages a tap node of the running graph keeps. Replaces what was watched.
     void watchTap(const QString& tapNodeId);
     // Stops watching; the rows stay.

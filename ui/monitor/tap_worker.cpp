@@ -14,7 +14,7 @@ TapWorker::~TapWorker() {
     stopWatching();
 }
 
-void TapWorker::watch(const QString& endpoint, const zmqrpc::Credentials& creds,
+void TapWorker::watch(const QString& endpoint, const zmqrpc::Security& security,
                       std::shared_ptr<TapBuffer> buffer) {
     stopWatching();
     try {
@@ -25,7 +25,7 @@ void TapWorker::watch(const QString& endpoint, const zmqrpc::Credentials& creds,
         options.sub_connect = {zmqrpc::SubEndpoint(ep)};
         // A tap only looks: no supervision (libzmq reconnects by itself).
         options.default_heartbeat_timeout = std::chrono::milliseconds(0);
-        options.security = creds;
+        options.security = security;
         options.tap = [buffer](const std::string& from, std::string_view message, bool heartbeat) {
             TapRow row;
             row.msecs = std::chrono::duration_cast<std::chrono::milliseconds>(

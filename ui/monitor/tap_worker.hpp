@@ -7,7 +7,7 @@
 
 #include "monitor/tap_model.hpp"
 
-#include <zmqrpc/credentials.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QObject>
 #include <QString>
@@ -67,7 +67,7 @@ class TapWorker : public QObject {
     ~TapWorker() override;  // stops the receiver
 
     // Stops what runs, then connects a SUB to `endpoint`; answers with started() or failed().
-    void watch(const QString& endpoint, const zmqrpc::Credentials& creds,
+    void watch(const QString& endpoint, const zmqrpc::Security& security,
                std::shared_ptr<TapBuffer> buffer);
     void stopWatching();
 

@@ -4,6 +4,10 @@
 #include "panels/kind_icons.hpp"
 #include "panels/property_editors.hpp"
 #include "runtime/runtime_controller.hpp"
+#include "runtime/secret_store.hpp"
+
+#include <zmqrpc/secrets.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QApplication>
 #include <QComboBox>
@@ -22,6 +26,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <filesystem>
 #include <set>
 
 namespace studio {
@@ -239,6 +244,8 @@ QFormLayout* InspectorWidget::newPage() {
     hostCombo_ = nullptr;
     linkEnds_ = nullptr;
     connectAddress_ = nullptr;
+    linkSecurity_ = nullptr;
+    encrypt_ = nullptr;
     heartbeat_ = nullptr;
     description_ = nullptr;
     descriptionCommit_ = nullptr;
@@ -387,7 +394,12 @@ void InspectorWidget::buildNodeForm(const zmqrpc::Node& node) {
     const int lineHeight = QLineEdit().sizeHint().height();
     QList<PropertyEditor*> spanning;
     for (const zmqrpc::PropertySpec& spec : zmqrpc::property_specs(node.kind)) {
-        PropertyEditor* editor = createPropertyEditor(spec, id_, secrets_, page_);
+        bool binds = false;
+        if (spec.type == zmqrpc::PropertyType::Security) {
+            for (const zmqrpc::PortSpec& port : zmqrpc::port_specs(node.kind, node.properties))
+                binds |= port.binds && zmqrpc::security_property(node.kind, port.name) == spec.key;
+        }
+        PropertyEditor* editor = createPropertyEditor(spec, id_, secrets_, page_, binds);
         auto* label =
             new QLabel(qs(spec.label) + (spec.required ? QStringLiteral(" *") : QString()), page_);
         label->setToolTip(qs(spec.help) + (spec.required ? tr("\n(required)") : QString()));
@@ -444,6 +456,33 @@ void InspectorWidget::buildLinkForm(const zmqrpc::Link& link) {
         tr("Where the connecting side connects: derived from the bound "
            "side's endpoint and the hosts"));
     form->addRow(tr("Connect address"), connectAddress_);
+    linkSecurity_ = selectableLabel(QString(), page_);
+    linkSecurity_->setObjectName(QStringLiteral("link.security"));
+    linkSecurity_->setWordWrap(true);
+    form->addRow(tr("Security"), linkSecurity_);
+    encrypt_ = new QPushButton(tr("Encrypt with CURVE"), page_);
+    encrypt_->setObjectName(QStringLiteral("link.encrypt"));
+    encrypt_->setToolTip(
+        tr("The bound side gets a key pair (generated unless it has one; only its public key "
+           "goes into the topology) and lets any client that holds its public key in; the "
+           "connecting side uses a fresh key pair each run"));
+    {
+        auto* box = new QWidget(page_);
+        auto* row = new QHBoxLayout(box);
+        row->setContentsMargins(0, 0, 0, 0);
+        row->addWidget(encrypt_);
+        row->addStretch(1);
+        form->addRow(QString(), box);
+    }
+    connect(encrypt_, &QPushButton::clicked, this, [this, id = id_] {
+        if (readOnly_) return;
+        const QString problem = encryptLink(id);
+        refreshLink();
+        if (!problem.isEmpty() && linkSecurity_ != nullptr) {
+            linkSecurity_->setText(QStringLiteral("<span style=\"color:#c62828\">%1</span>")
+                                       .arg(problem.toHtmlEscaped()));
+        }
+    });
 
     if (isPubSub(doc_->topology(), link)) {
         heartbeat_ = new QDoubleSpinBox(page_);
@@ -478,6 +517,90 @@ void InspectorWidget::buildLinkForm(const zmqrpc::Link& link) {
         note->setEnabled(false);
         form->addRow(QString(), note);
     }
+}
+
+QString InspectorWidget::encryptLink(const QString& linkId) {
+    const zmqrpc::Topology topology = doc_->topology();
+    const zmqrpc::Link* link = topology.find_link(linkId.toStdString());
+    if (link == nullptr) return tr("no link '%1'").arg(linkId);
+    const zmqrpc::Node* ends[2] = {topology.find_node(link->from.node),
+                                   topology.find_node(link->to.node)};
+    const zmqrpc::PortRef* ports[2] = {&link->from, &link->to};
+    int binder = -1;
+    for (int i = 0; i < 2; ++i) {
+        if (ends[i] == nullptr)
+            return tr("the link's node '%1' is missing").arg(qs(ports[i]->node));
+        for (const auto& port : zmqrpc::port_specs(ends[i]->kind, ends[i]->properties)) {
+            if (port.name == ports[i]->port && port.binds) binder = i;
+        }
+    }
+    if (binder < 0) return tr("neither end of the link binds");
+    const zmqrpc::Node& server = *ends[binder];
+    const zmqrpc::Node& client = *ends[1 - binder];
+    const QString serverKey = qs(zmqrpc::security_property(server.kind, ports[binder]->port));
+    const QString clientKey = qs(zmqrpc::security_property(client.kind, ports[1 - binder]->port));
+    const auto current = [](const zmqrpc::Node& n, const QString& key) {
+        try {
+            return zmqrpc::SecurityRef::from_json(n.property(key.toStdString()));
+        } catch (const std::exception&) {
+            return zmqrpc::SecurityRef();
+        }
+    };
+
+    zmqrpc::CurveRef serverCurve;
+    const zmqrpc::SecurityRef serverNow = current(server, serverKey);
+    if (const auto* have = serverNow.curve()) serverCurve = *have;
+    const bool serverHasKey =
+        !serverCurve.secret_key.empty() ||
+        (server.kind == zmqrpc::NodeKind::External && !serverCurve.public_key.empty());
+    if (!serverHasKey) {
+        if (server.kind == zmqrpc::NodeKind::External) {
+            return tr("%1 runs elsewhere: write its CURVE public key into its security")
+                .arg(qs(server.display_name()));
+        }
+        const std::string name = server.id;
+        try {
+            if (secrets_ != nullptr && secrets_->keychainAvailable()) {
+                const zmqrpc::CurveKeyPair keys = zmqrpc::generate_curve_key_pair();
+                secrets_->store(qs(name), qs(keys.secret_key));
+                serverCurve.secret_key = {zmqrpc::CredentialRef::Source::Keychain, name};
+                serverCurve.public_key = keys.public_key;
+            } else {
+                const auto dir = zmqrpc::default_keys_dir();
+                const auto files = zmqrpc::curve_key_files(dir, name);
+                std::error_code ec;
+                if (std::filesystem::exists(files.second, ec)) {
+                    // A key pair of that name exists already: use it, never replace it.
+                    serverCurve.public_key =
+                        zmqrpc::load_curve_secret_file(files.second).public_key;
+                } else {
+                    const zmqrpc::CurveKeyPair keys = zmqrpc::generate_curve_key_pair();
+                    zmqrpc::write_curve_key_pair(dir, name, keys, false);
+                    serverCurve.public_key = keys.public_key;
+                }
+                serverCurve.secret_key = {zmqrpc::CredentialRef::Source::File, name};
+            }
+        } catch (const std::exception& e) {
+            return QString::fromUtf8(e.what());
+        }
+    }
+    if (!serverCurve.clients_given && serverCurve.authorized_keys.empty()) {
+        serverCurve.clients = zmqrpc::CurveClients::AnyWithServerKey;
+        serverCurve.clients_given = true;
+    }
+    const bool clientIsCurve =
+        current(client, clientKey).mechanism() == zmqrpc::Security::Mechanism::Curve;
+
+    QString error;
+    doc_->undoStack()->beginMacro(tr("Encrypt link %1 with CURVE").arg(linkId));
+    bool ok = doc_->setProperty(qs(server.id), serverKey,
+                                zmqrpc::SecurityRef(serverCurve).to_json(), &error);
+    if (ok && !clientIsCurve) {
+        ok = doc_->setProperty(qs(client.id), clientKey,
+                               zmqrpc::SecurityRef(zmqrpc::CurveRef{}).to_json(), &error);
+    }
+    doc_->undoStack()->endMacro();
+    return ok ? QString() : error;
 }
 
 void InspectorWidget::buildDocumentForm() {
@@ -657,6 +780,26 @@ void InspectorWidget::refreshLink() {
     connectAddress_->setText(
         address.empty() ? tr("<i>none yet: the bound side has no endpoint</i>")
                         : QStringLiteral("<code>%1</code>").arg(qs(address).toHtmlEscaped()));
+    if (linkSecurity_ != nullptr) {
+        const auto mechanism = [&topology](const zmqrpc::PortRef& end) -> QString {
+            const zmqrpc::Node* n = topology.find_node(end.node);
+            if (n == nullptr) return QStringLiteral("?");
+            try {
+                return QString::fromLatin1(
+                    zmqrpc::to_string(zmqrpc::SecurityRef::from_json(
+                                          n->property(zmqrpc::security_property(n->kind, end.port)))
+                                          .mechanism()));
+            } catch (const std::exception&) {
+                return tr("invalid");
+            }
+        };
+        const QString from = mechanism(link->from), to = mechanism(link->to);
+        const bool curve = from == QLatin1String("CURVE") && to == QLatin1String("CURVE");
+        linkSecurity_->setText(curve        ? tr("CURVE: encrypted")
+                               : from == to ? tr("%1: not encrypted").arg(from)
+                                            : tr("%1 → %2 (they must match)").arg(from, to));
+        encrypt_->setEnabled(!curve && !readOnly_);
+    }
     if (heartbeat_ != nullptr && std::abs(heartbeat_->value() - link->heartbeat_timeout) > 1e-9) {
         const QSignalBlocker block(heartbeat_);
         heartbeat_->setValue(link->heartbeat_timeout);
@@ -772,6 +915,7 @@ void InspectorWidget::updateReadOnly() {
         if (hostCombo_ != nullptr) hostCombo_->setEnabled(!active);
     }
     if (heartbeat_ != nullptr) heartbeat_->setEnabled(!active);
+    if (encrypt_ != nullptr) refreshLink();
 }
 
 void InspectorWidget::onNodeChanged(const QString& id) {

@@ -71,6 +71,10 @@ class InspectorWidget : public QWidget {
     void refresh();
     void refreshNode();
     void refreshLink();
+    // "Encrypt with CURVE": the binding end gets a key pair (generated into the keychain or
+    // the keys directory unless it has one) and lets any client with its public key in; the
+    // connecting end a fresh key pair each run. One undo step. Returns the problem, or empty.
+    QString encryptLink(const QString& linkId);
     void refreshDocument();
     void refreshProblems();
     void scheduleProblemsRefresh();
@@ -109,6 +113,8 @@ class InspectorWidget : public QWidget {
     QComboBox* hostCombo_ = nullptr;
     QLabel* linkEnds_ = nullptr;
     QLabel* connectAddress_ = nullptr;
+    QLabel* linkSecurity_ = nullptr;
+    QPushButton* encrypt_ = nullptr;
     QDoubleSpinBox* heartbeat_ = nullptr;
     QPlainTextEdit* description_ = nullptr;
     QTimer* descriptionCommit_ = nullptr;

@@ -3,27 +3,35 @@
 #include "runtime/secret_store.hpp"
 
 #include <zmqrpc/protocol.hpp>
+#include <zmqrpc/secrets.hpp>
+#include <zmqrpc/security.hpp>
 
 #include <QCheckBox>
+#include <QClipboard>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QEvent>
 #include <QFontDatabase>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QKeyEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <QStandardItemModel>
 #include <QStyle>
+#include <QTimer>
 #include <QToolButton>
 #include <QVBoxLayout>
 
 #include <climits>
 #include <cmath>
+#include <filesystem>
+#include <optional>
 
 namespace studio {
 
@@ -445,36 +453,188 @@ class JsonEditor : public PropertyEditor {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Credentials: a username, a password (masked, never shown), where the password is kept and
-// under which name. The document gets only the reference; the password goes to the SecretStore.
+// Security: one side's mechanism (none, PLAIN or CURVE) and its fields.
+//   PLAIN: a username, a password (masked, never shown), where the password is kept and under
+//          which name. The document gets only the reference; the password goes to the
+//          SecretStore.
+//   CURVE: where the secret key comes from (keychain, key file, environment; a connecting side
+//          may use a fresh key pair each run), the public key (shown read-only when it can be
+//          derived here, else typed), and for a binding side who may connect. "Generate key
+//          pair" keeps the secret in the keychain or a key file and writes only the public key
+//          into the document.
 
-class CredentialsEditor : public PropertyEditor {
+class SecurityEditor : public PropertyEditor {
   public:
-    CredentialsEditor(const PropertySpec& spec, const QString& nodeId, SecretStore* secrets,
-                      QWidget* parent)
-        : PropertyEditor(spec, parent), nodeId_(nodeId), secrets_(secrets) {
+    enum Mode { ModeNone = 0, ModePlain = 1, ModeCurve = 2 };
+
+    SecurityEditor(const PropertySpec& spec, const QString& nodeId, SecretStore* secrets,
+                   bool binds, QWidget* parent)
+        : PropertyEditor(spec, parent), nodeId_(nodeId), secrets_(secrets), binds_(binds) {
+        const QString key = qs(spec.key);
         auto* box = new QWidget(this);
-        box->setObjectName(qs(spec.key));
-        auto* form = new QFormLayout(box);
+        box->setObjectName(key);
+        auto* column = new QVBoxLayout(box);
+        column->setContentsMargins(0, 0, 0, 0);
+        column->setSpacing(3);
+
+        modeForm_ = makeForm(box);
+        mode_ = new QComboBox(box);
+        mode_->setObjectName(key + QStringLiteral(".mode"));
+        mode_->addItem(tr("None"), int(ModeNone));
+        mode_->addItem(tr("PLAIN (user and password)"), int(ModePlain));
+        mode_->addItem(tr("CURVE (encrypted, keys)"), int(ModeCurve));
+        mode_->setToolTip(
+            tr("%1\nNone: no security. PLAIN: a password in clear text. CURVE: encryption "
+               "and authentication by key pairs.")
+                .arg(qs(spec.help)));
+        mode_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        mode_->setMinimumContentsLength(10);
+        labels_ << new QLabel(tr("Mechanism"), box);
+        modeForm_->addRow(labels_.back(), mode_);
+        column->addLayout(modeForm_);
+
+        plainBox_ = new QWidget(box);
+        plainBox_->setObjectName(key + QStringLiteral(".plain"));
+        buildPlain(key);
+        column->addWidget(plainBox_);
+
+        curveBox_ = new QWidget(box);
+        curveBox_->setObjectName(key + QStringLiteral(".curve"));
+        buildCurve(key);
+        column->addWidget(curveBox_);
+        addControl(box);
+
+        connect(mode_, &QComboBox::activated, this, [this] { modeChosen(); });
+        if (secrets_ != nullptr) {
+            connect(
+                secrets_, &SecretStore::stored, this,
+                [this](const QString& entry, bool ok, const QString& errorText) {
+                    if (currentMode() == ModePlain && entry == entry_->text().trimmed()) {
+                        if (!ok)
+                            setError(tr("the password was not stored: %1").arg(errorText),
+                                     password_);
+                        updateHint();
+                    } else if (currentMode() == ModeCurve && entry == keyName_->text().trimmed()) {
+                        if (!ok)
+                            setError(tr("the secret key was not stored: %1").arg(errorText),
+                                     generate_);
+                        updateCurve();
+                    }
+                });
+            connect(secrets_, &SecretStore::keychainAvailableChanged, this, [this] {
+                updateSources();
+                updateCurve();
+            });
+        }
+        updateSources();
+        updateHint();
+        showMode(ModeNone);
+    }
+
+    void alignFields(int labelWidth, int spacing) override {
+        for (QLabel* label : labels_) {
+            label->setMinimumWidth(labelWidth);
+            label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        }
+        for (QFormLayout* form : {modeForm_, form_, curveForm_})
+            form->setHorizontalSpacing(spacing);
+    }
+
+    bool eventFilter(QObject* watched, QEvent* event) override {
+        // The hints wrap; the form row spanning this editor gets no height-for-width from
+        // QFormLayout, so a hint asks for the height its current width needs.
+        if ((watched == hint_ || watched == curveHint_) &&
+            (event->type() == QEvent::Resize || event->type() == QEvent::Show)) {
+            fitHint(static_cast<QLabel*>(watched));
+        }
+        return PropertyEditor::eventFilter(watched, event);
+    }
+
+  protected:
+    void showValue(const json& value, bool /*isSet*/) override {
+        zmqrpc::SecurityRef ref;
+        try {
+            ref = zmqrpc::SecurityRef::from_json(value);
+        } catch (const std::invalid_argument&) {
+            // The inspector lists the document's problem; the fields start empty.
+        }
+        CredentialRef plain;
+        if (const auto* p = ref.plain()) plain = *p;
+        user_->setText(qs(plain.username));
+        // Never pre-filled: the placeholder tells whether a password is stored.
+        password_->clear();
+        where_->setCurrentIndex(where_->findData(
+            int(plain.source != CredentialRef::Source::None ? plain.source : preferredSource())));
+        updateSources();
+        lastSource_ = currentSource();
+        entry_->setText(qs(plain.key));
+        updateHint();
+
+        zmqrpc::CurveRef curve;
+        if (const auto* c = ref.curve()) curve = *c;
+        keySource_->setCurrentIndex(keySource_->findData(
+            int(curve.secret_key.source != CredentialRef::Source::None || !binds_
+                    ? curve.secret_key.source
+                    : defaultKeySource())));
+        lastKeySource_ = currentKeySource();
+        keyName_->setText(qs(curve.secret_key.key));
+        documentPublicKey_ = qs(curve.public_key);
+        if (clients_ != nullptr) {
+            clients_->setCurrentIndex(
+                clients_->findData(int(curve.clients_given || !curve.authorized_keys.empty()
+                                           ? curve.clients
+                                           : zmqrpc::CurveClients::AnyWithServerKey)));
+            authorized_->setText(qs(curve.authorized_keys));
+        }
+        updateCurve();
+        showMode(ref.plain() != nullptr   ? ModePlain
+                 : ref.curve() != nullptr ? ModeCurve
+                                          : ModeNone);
+    }
+
+  private:
+    static QFormLayout* makeForm(QWidget* parent) {
+        auto* form = new QFormLayout;
+        (void)parent;
         form->setContentsMargins(0, 0, 0, 0);
         form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
         form->setLabelAlignment(Qt::AlignRight | Qt::AlignVCenter);
         form->setVerticalSpacing(3);
+        return form;
+    }
+    QLabel* makeHint(QWidget* parent, const QString& name) {
+        auto* hint = new QLabel(parent);
+        hint->setObjectName(name);
+        hint->setWordWrap(true);
+        hint->setTextFormat(Qt::RichText);
+        hint->setStyleSheet(QStringLiteral("color: palette(mid);"));
+        hint->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        hint->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+        hint->installEventFilter(this);
+        return hint;
+    }
+
+    // ---- PLAIN
+
+    void buildPlain(const QString& key) {
+        QWidget* box = plainBox_;
+        form_ = makeForm(box);
+        box->setLayout(form_);
 
         user_ = new QLineEdit(box);
-        user_->setObjectName(qs(spec.key) + QStringLiteral(".username"));
+        user_->setObjectName(key + QStringLiteral(".username"));
         user_->setPlaceholderText(tr("none"));
-        user_->setToolTip(tr("%1\nEmpty: no credentials").arg(qs(spec.help)));
+        user_->setToolTip(tr("%1\nEmpty: no credentials").arg(qs(spec_.help)));
 
         password_ = new QLineEdit(box);
-        password_->setObjectName(qs(spec.key) + QStringLiteral(".password"));
+        password_->setObjectName(key + QStringLiteral(".password"));
         password_->setEchoMode(QLineEdit::Password);
         password_->setToolTip(
             tr("Kept in the keychain or the credentials file, never in the "
                "topology"));
 
         where_ = new QComboBox(box);
-        where_->setObjectName(qs(spec.key) + QStringLiteral(".source"));
+        where_->setObjectName(key + QStringLiteral(".source"));
         where_->addItem(tr("Keychain"), int(CredentialRef::Source::Keychain));
         where_->addItem(tr("Credentials file"), int(CredentialRef::Source::File));
         where_->addItem(tr("Environment variable"), int(CredentialRef::Source::Env));
@@ -483,38 +643,31 @@ class CredentialsEditor : public PropertyEditor {
         where_->setMinimumContentsLength(10);
 
         entry_ = new QLineEdit(box);
-        entry_->setObjectName(qs(spec.key) + QStringLiteral(".entry"));
+        entry_->setObjectName(key + QStringLiteral(".entry"));
 
-        hint_ = new QLabel(box);
-        hint_->setObjectName(qs(spec.key) + QStringLiteral(".hint"));
-        hint_->setWordWrap(true);
-        hint_->setTextFormat(Qt::RichText);
-        hint_->setStyleSheet(QStringLiteral("color: palette(mid);"));
-        hint_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+        hint_ = makeHint(box, key + QStringLiteral(".hint"));
 
         entryLabel_ = new QLabel(tr("Entry"), box);
         // Wide enough for either text ("Entry" / "Variable"), so that switching does not clip.
         entryLabel_->setMinimumWidth(
             qMax(entryLabel_->fontMetrics().horizontalAdvance(tr("Variable")),
                  entryLabel_->fontMetrics().horizontalAdvance(tr("Entry"))));
-        labels_ = {new QLabel(tr("User"), box), new QLabel(tr("Password"), box),
-                   new QLabel(tr("Kept in"), box), entryLabel_};
-        form->addRow(labels_[0], user_);
-        form->addRow(labels_[1], password_);
-        form->addRow(labels_[2], where_);
-        form->addRow(labels_[3], entry_);
+        const QList<QLabel*> plainLabels = {new QLabel(tr("User"), box),
+                                            new QLabel(tr("Password"), box),
+                                            new QLabel(tr("Kept in"), box), entryLabel_};
+        form_->addRow(plainLabels[0], user_);
+        form_->addRow(plainLabels[1], password_);
+        form_->addRow(plainLabels[2], where_);
+        form_->addRow(plainLabels[3], entry_);
         // In the field column: QFormLayout gives spanning rows no height-for-width, and the
         // hint wraps.
-        form->addRow(QString(), hint_);
-        form_ = form;
-        hint_->installEventFilter(this);
-        hint_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-        addControl(box);
+        form_->addRow(QString(), hint_);
+        labels_ << plainLabels;
 
         where_->setCurrentIndex(where_->findData(int(preferredSource())));
-        connect(user_, &QLineEdit::editingFinished, this, [this] { commit(); });
-        connect(password_, &QLineEdit::editingFinished, this, [this] { commit(); });
-        connect(entry_, &QLineEdit::editingFinished, this, [this] { commit(); });
+        connect(user_, &QLineEdit::editingFinished, this, [this] { commitPlain(); });
+        connect(password_, &QLineEdit::editingFinished, this, [this] { commitPlain(); });
+        connect(entry_, &QLineEdit::editingFinished, this, [this] { commitPlain(); });
         connect(where_, &QComboBox::activated, this, [this] {
             const auto source = currentSource();
             if (entry_->text().isEmpty() || entry_->text() == suggestedEntry(lastSource_)) {
@@ -522,62 +675,10 @@ class CredentialsEditor : public PropertyEditor {
             }
             lastSource_ = source;
             updateHint();
-            commit();
+            commitPlain();
         });
-        if (secrets_ != nullptr) {
-            connect(secrets_, &SecretStore::stored, this,
-                    [this](const QString& entry, bool ok, const QString& errorText) {
-                        if (entry != entry_->text().trimmed()) return;
-                        if (!ok)
-                            setError(tr("the password was not stored: %1").arg(errorText),
-                                     password_);
-                        updateHint();
-                    });
-            connect(secrets_, &SecretStore::keychainAvailableChanged, this,
-                    [this] { updateSources(); });
-        }
-        updateSources();
-        updateHint();
     }
 
-    void alignFields(int labelWidth, int spacing) override {
-        for (QLabel* label : labels_) {
-            label->setMinimumWidth(labelWidth);
-            label->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-        }
-        form_->setHorizontalSpacing(spacing);
-    }
-
-    bool eventFilter(QObject* watched, QEvent* event) override {
-        // The hint wraps; the form row spanning this editor gets no height-for-width from
-        // QFormLayout, so the hint asks for the height its current width needs.
-        if (watched == hint_ &&
-            (event->type() == QEvent::Resize || event->type() == QEvent::Show)) {
-            fitHint();
-        }
-        return PropertyEditor::eventFilter(watched, event);
-    }
-
-  protected:
-    void showValue(const json& value, bool /*isSet*/) override {
-        CredentialRef ref;
-        try {
-            ref = CredentialRef::from_json(value);
-        } catch (const std::invalid_argument&) {
-            // The inspector lists the document's problem; the fields start empty.
-        }
-        user_->setText(qs(ref.username));
-        // Never pre-filled: the placeholder tells whether a password is stored.
-        password_->clear();
-        where_->setCurrentIndex(where_->findData(
-            int(ref.source != CredentialRef::Source::None ? ref.source : preferredSource())));
-        updateSources();
-        lastSource_ = currentSource();
-        entry_->setText(qs(ref.key));
-        updateHint();
-    }
-
-  private:
     CredentialRef::Source preferredSource() const {
         if (secrets_ == nullptr) return CredentialRef::Source::Env;
         return secrets_->preferredSource();
@@ -585,14 +686,15 @@ class CredentialsEditor : public PropertyEditor {
     CredentialRef::Source currentSource() const {
         return static_cast<CredentialRef::Source>(where_->currentData().toInt());
     }
+    static QString envName(const QString& base, const char* suffix) {
+        QString name = base.toUpper().replace(QRegularExpression(QStringLiteral("[^A-Z0-9]")),
+                                              QStringLiteral("_"));
+        return QStringLiteral("ZMQRPC_%1_%2").arg(name, QLatin1String(suffix));
+    }
     QString suggestedEntry(CredentialRef::Source source) const {
         const QString user = user_->text().trimmed();
-        if (source == CredentialRef::Source::Env) {
-            QString name = user.isEmpty() ? nodeId_ : user;
-            name = name.toUpper().replace(QRegularExpression(QStringLiteral("[^A-Z0-9]")),
-                                          QStringLiteral("_"));
-            return QStringLiteral("ZMQRPC_%1_PASSWORD").arg(name);
-        }
+        if (source == CredentialRef::Source::Env)
+            return envName(user.isEmpty() ? nodeId_ : user, "PASSWORD");
         return user.isEmpty() ? nodeId_ : user;
     }
     // Whether a password typed here can be kept where the reference says: the SecretStore
@@ -600,19 +702,31 @@ class CredentialsEditor : public PropertyEditor {
     bool canStore(CredentialRef::Source source) const {
         return secrets_ != nullptr && source == secrets_->preferredSource();
     }
-    void updateSources() {
-        auto* model = qobject_cast<QStandardItemModel*>(where_->model());
-        const bool keychain = secrets_ != nullptr && secrets_->keychainAvailable();
+    static void enableKeychainItem(QComboBox* combo, bool keychain) {
+        auto* model = qobject_cast<QStandardItemModel*>(combo->model());
+        if (model == nullptr) return;
         if (QStandardItem* item =
-                model->item(where_->findData(int(CredentialRef::Source::Keychain)))) {
+                model->item(combo->findData(int(CredentialRef::Source::Keychain)))) {
             // A reference to the keychain still loads and shows; only choosing it is refused.
-            item->setEnabled(keychain || currentSource() == CredentialRef::Source::Keychain);
+            item->setEnabled(keychain ||
+                             combo->currentData().toInt() == int(CredentialRef::Source::Keychain));
             item->setToolTip(keychain ? QString() : tr("No keychain is running on this machine"));
         }
     }
-    void fitHint() {
-        const int height = hint_->heightForWidth(hint_->width());
-        if (height > 0 && height != hint_->maximumHeight()) hint_->setFixedHeight(height);
+    void updateSources() {
+        const bool keychain = secrets_ != nullptr && secrets_->keychainAvailable();
+        enableKeychainItem(where_, keychain);
+        enableKeychainItem(keySource_, keychain);
+    }
+    void fitHint(QLabel* hint) {
+        // QLabel's heightForWidth() honours the fixed height set last time: measure without.
+        const QSize min = hint->minimumSize(), max = hint->maximumSize();
+        hint->setMinimumHeight(0);
+        hint->setMaximumHeight(QWIDGETSIZE_MAX);
+        const int height = hint->heightForWidth(hint->width());
+        hint->setMinimumSize(min);
+        hint->setMaximumSize(max);
+        if (height > 0 && height != hint->maximumHeight()) hint->setFixedHeight(height);
     }
     bool hasSecret(const QString& entry) const {
         return secrets_ != nullptr && !entry.isEmpty() && secrets_->has(entry);
@@ -620,7 +734,7 @@ class CredentialsEditor : public PropertyEditor {
 
     void updateHint() {
         updateHintText();
-        fitHint();
+        fitHint(hint_);
     }
     void updateHintText() {
         const auto source = currentSource();
@@ -660,7 +774,7 @@ class CredentialsEditor : public PropertyEditor {
         }
     }
 
-    void commit() {
+    void commitPlain() {
         if (showing_ || readOnly_) return;
         const QString user = user_->text().trimmed();
         const QString password = password_->text();
@@ -677,10 +791,7 @@ class CredentialsEditor : public PropertyEditor {
         }
         if (entry_->text().trimmed().isEmpty()) entry_->setText(suggestedEntry(source));
         const QString entry = entry_->text().trimmed();
-        if (source == CredentialRef::Source::Env &&
-            !QRegularExpression(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"))
-                 .match(entry)
-                 .hasMatch()) {
+        if (source == CredentialRef::Source::Env && !isEnvName(entry)) {
             setError(tr("'%1' is not an environment variable name").arg(entry), entry_);
             return;
         }
@@ -710,24 +821,408 @@ class CredentialsEditor : public PropertyEditor {
         commitIfChanged(value);
         updateHint();
     }
+    static bool isEnvName(const QString& name) {
+        return QRegularExpression(QStringLiteral("^[A-Za-z_][A-Za-z0-9_]*$"))
+            .match(name)
+            .hasMatch();
+    }
+
+    // ---- CURVE
+
+    void buildCurve(const QString& key) {
+        QWidget* box = curveBox_;
+        curveForm_ = makeForm(box);
+        box->setLayout(curveForm_);
+
+        keySource_ = new QComboBox(box);
+        keySource_->setObjectName(key + QStringLiteral(".curve.source"));
+        if (!binds_) {
+            keySource_->addItem(tr("A fresh key pair each run"), int(CredentialRef::Source::None));
+        }
+        keySource_->addItem(tr("Keychain"), int(CredentialRef::Source::Keychain));
+        keySource_->addItem(tr("Key file"), int(CredentialRef::Source::File));
+        keySource_->addItem(tr("Environment variable"), int(CredentialRef::Source::Env));
+        keySource_->setToolTip(
+            binds_ ? tr("Where the server's secret key is kept (never in the topology)")
+                   : tr("Where this client's secret key is kept (never in the topology); a "
+                        "fresh key pair is accepted by servers that let any client with their "
+                        "public key in"));
+        keySource_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+        keySource_->setMinimumContentsLength(10);
+
+        keyName_ = new QLineEdit(box);
+        keyName_->setObjectName(key + QStringLiteral(".curve.name"));
+        keyName_->setToolTip(
+            tr("The keychain entry, the key file's name in the keys directory "
+               "(NAME.key_secret) or a path, or the environment variable"));
+
+        publicKey_ = new QLineEdit(box);
+        publicKey_->setObjectName(key + QStringLiteral(".curve.public_key"));
+        publicKey_->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+        publicKey_->setToolTip(
+            tr("The public key (Z85, 40 characters): connecting nodes on other hosts need a "
+               "server's public key; a server's authorized_keys lists its clients' keys"));
+
+        generate_ = new QPushButton(tr("Generate key pair"), box);
+        generate_->setObjectName(key + QStringLiteral(".curve.generate"));
+        copy_ = new QToolButton(box);
+        copy_->setObjectName(key + QStringLiteral(".curve.copy"));
+        copy_->setText(tr("Copy"));
+        copy_->setToolTip(tr("Copy public key"));
+        copy_->setAccessibleName(tr("Copy public key"));
+        auto* publicRow = new QHBoxLayout;
+        publicRow->setContentsMargins(0, 0, 0, 0);
+        publicRow->setSpacing(3);
+        publicRow->addWidget(publicKey_, 1);
+        publicRow->addWidget(copy_);
+        auto* buttons = new QHBoxLayout;
+        buttons->setContentsMargins(0, 0, 0, 0);
+        buttons->addWidget(generate_);
+        buttons->addStretch(1);
+
+        curveHint_ = makeHint(box, key + QStringLiteral(".curve.hint"));
+
+        keyNameLabel_ = new QLabel(tr("Name"), box);
+        keyNameLabel_->setMinimumWidth(
+            qMax(keyNameLabel_->fontMetrics().horizontalAdvance(tr("Variable")),
+                 keyNameLabel_->fontMetrics().horizontalAdvance(tr("Name"))));
+        labels_ << new QLabel(tr("Secret key"), box) << keyNameLabel_
+                << new QLabel(tr("Public key"), box);
+        curveForm_->addRow(labels_[labels_.size() - 3], keySource_);
+        curveForm_->addRow(keyNameLabel_, keyName_);
+        curveForm_->addRow(labels_.back(), publicRow);
+        if (binds_) {
+            clients_ = new QComboBox(box);
+            clients_->setObjectName(key + QStringLiteral(".curve.clients"));
+            clients_->addItem(tr("Any client that holds the public key"),
+                              int(zmqrpc::CurveClients::AnyWithServerKey));
+            clients_->addItem(tr("Only keys in an authorized_keys file"),
+                              int(zmqrpc::CurveClients::AuthorizedKeys));
+            clients_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+            clients_->setMinimumContentsLength(10);
+            clients_->setToolTip(tr("Who may connect"));
+            authorized_ = new QLineEdit(box);
+            authorized_->setObjectName(key + QStringLiteral(".curve.authorized_keys"));
+            authorized_->setToolTip(
+                tr("One client public key per line; a relative path is a file in the keys "
+                   "directory; re-read at each connection"));
+            labels_ << new QLabel(tr("Clients"), box);
+            curveForm_->addRow(labels_.back(), clients_);
+            labels_ << new QLabel(tr("Key list"), box);
+            curveForm_->addRow(labels_.back(), authorized_);
+            connect(clients_, &QComboBox::activated, this, [this] {
+                updateCurve();
+                commitCurve();
+            });
+            connect(authorized_, &QLineEdit::editingFinished, this, [this] { commitCurve(); });
+        }
+        curveForm_->addRow(QString(), buttons);
+        curveForm_->addRow(QString(), curveHint_);
+
+        connect(keySource_, &QComboBox::activated, this, [this] {
+            const auto source = currentKeySource();
+            if (keyName_->text().isEmpty() || keyName_->text() == suggestedKeyName(lastKeySource_))
+                keyName_->setText(suggestedKeyName(source));
+            lastKeySource_ = source;
+            updateCurve();
+            commitCurve();
+        });
+        connect(keyName_, &QLineEdit::editingFinished, this, [this] {
+            updateCurve();
+            commitCurve();
+        });
+        connect(publicKey_, &QLineEdit::editingFinished, this, [this] {
+            if (publicKey_->isReadOnly()) return;
+            commitCurve();
+        });
+        connect(generate_, &QPushButton::clicked, this, [this] { generateKeyPair(); });
+        connect(copy_, &QToolButton::clicked, this, [this] {
+            const QString text = publicKey_->text().trimmed();
+            if (!text.isEmpty()) QGuiApplication::clipboard()->setText(text);
+        });
+    }
+
+    CredentialRef::Source defaultKeySource() const {
+        return secrets_ != nullptr && secrets_->keychainAvailable()
+                   ? CredentialRef::Source::Keychain
+                   : CredentialRef::Source::File;
+    }
+    CredentialRef::Source currentKeySource() const {
+        return static_cast<CredentialRef::Source>(keySource_->currentData().toInt());
+    }
+    QString suggestedKeyName(CredentialRef::Source source) const {
+        if (source == CredentialRef::Source::None) return {};
+        if (source == CredentialRef::Source::Env) return envName(nodeId_, "CURVE_SECRET");
+        return nodeId_;
+    }
+    QString keyName() const {
+        const QString name = keyName_->text().trimmed();
+        return name.isEmpty() ? suggestedKeyName(currentKeySource()) : name;
+    }
+    zmqrpc::KeyRef currentKeyRef() const {
+        zmqrpc::KeyRef ref;
+        ref.source = currentKeySource();
+        if (ref.source != CredentialRef::Source::None) ref.key = keyName().toStdString();
+        return ref;
+    }
+    zmqrpc::Secrets lookupSecrets() const {
+        return secrets_ != nullptr ? secrets_->secrets() : zmqrpc::Secrets{};
+    }
+    // The public key of the secret key reference where it can be read here (the keychain
+    // entry, the key file or its NAME.key beside it, the environment), or empty.
+    QString derivedPublicKey() const {
+        const zmqrpc::KeyRef ref = currentKeyRef();
+        if (ref.empty() || ref.key.empty()) return {};
+        const zmqrpc::Secrets secrets = lookupSecrets();
+        try {
+            if (secrets.has(ref)) return qs(secrets.resolve_key(ref).public_key);
+            if (ref.source == CredentialRef::Source::File) {
+                auto file = secrets.key_file(ref);
+                if (file.extension() == ".key_secret") file.replace_extension(".key");
+                std::error_code ec;
+                if (std::filesystem::exists(file, ec))
+                    return qs(zmqrpc::load_curve_public_file(file));
+            }
+        } catch (const std::exception&) {
+            // The hint says why (updateCurve); nothing is derived.
+        }
+        return {};
+    }
+    // Why the secret key cannot be read here, or empty.
+    QString keyProblem() const {
+        const zmqrpc::KeyRef ref = currentKeyRef();
+        if (ref.empty()) return {};
+        try {
+            lookupSecrets().resolve_key(ref);
+        } catch (const std::exception& e) {
+            return QString::fromUtf8(e.what());
+        }
+        return {};
+    }
+
+    void updateCurve() {
+        const auto source = currentKeySource();
+        const bool fresh = source == CredentialRef::Source::None;
+        const bool env = source == CredentialRef::Source::Env;
+        keyNameLabel_->setText(env ? tr("Variable") : tr("Name"));
+        keyName_->setEnabled(!fresh && !readOnly_);
+        keyName_->setPlaceholderText(suggestedKeyName(source));
+        const QString derived = derivedPublicKey();
+        if (fresh) {
+            publicKey_->setText(QString());
+            publicKey_->setReadOnly(true);
+            publicKey_->setPlaceholderText(tr("a new key each run"));
+        } else if (!derived.isEmpty()) {
+            if (publicKey_->text() != derived) {
+                publicKey_->setText(derived);
+                publicKey_->setCursorPosition(0);  // the start of a key is what people compare
+            }
+            publicKey_->setReadOnly(true);
+        } else {
+            if (publicKey_->isReadOnly() || publicKey_->text() != documentPublicKey_)
+                publicKey_->setText(documentPublicKey_);
+            publicKey_->setReadOnly(false);
+            publicKey_->setPlaceholderText(tr("unknown here: paste it, or generate a pair"));
+        }
+        const bool canGenerate = source == CredentialRef::Source::File ||
+                                 (source == CredentialRef::Source::Keychain &&
+                                  secrets_ != nullptr && secrets_->keychainAvailable());
+        generate_->setEnabled(canGenerate && !readOnly_);
+        generate_->setToolTip(
+            source == CredentialRef::Source::File
+                ? tr("Writes %1.key and %1.key_secret (owner-only) into %2")
+                      .arg(keyName(), qs(zmqrpc::default_keys_dir().string()))
+            : source == CredentialRef::Source::Keychain
+                ? tr("Keeps the secret key in the keychain entry '%1'").arg(keyName())
+                : tr("Generate a key with `zmqrpc keygen` and put its secret into the "
+                     "environment"));
+        copy_->setEnabled(!publicKey_->text().trimmed().isEmpty());
+        if (authorized_ != nullptr) {
+            const bool listed =
+                clients_->currentData().toInt() == int(zmqrpc::CurveClients::AuthorizedKeys);
+            authorized_->setEnabled(listed && !readOnly_);
+            authorized_->setPlaceholderText(listed ? nodeId_ + QStringLiteral(".authorized_keys")
+                                                   : QString());
+        }
+
+        QString text;
+        if (fresh) {
+            text =
+                tr("A new key pair for each socket; the server must let any client with "
+                   "its public key in.");
+        } else if (const QString problem = keyProblem(); !problem.isEmpty()) {
+            text = problem.toHtmlEscaped();
+            if (!derived.isEmpty())
+                text += tr("<br>The public key is known (beside the key file).");
+        } else {
+            text = tr("Secret key found (%1); only its public key is in the topology.")
+                       .arg(qs(zmqrpc::key_fingerprint(derived.toStdString())).toHtmlEscaped());
+        }
+        curveHint_->setText(text);
+        fitHint(curveHint_);
+        // Again once the layout has settled (the box may just have been shown or resized).
+        QTimer::singleShot(0, curveHint_, [this] { fitHint(curveHint_); });
+    }
+
+    // The CURVE side the fields describe, with `publicKey` when given.
+    std::optional<zmqrpc::CurveRef> curveFromFields(const QString& publicKeyOverride) {
+        zmqrpc::CurveRef ref;
+        ref.secret_key = currentKeyRef();
+        if (ref.secret_key.source == CredentialRef::Source::Env &&
+            !isEnvName(qs(ref.secret_key.key))) {
+            setError(tr("'%1' is not an environment variable name").arg(qs(ref.secret_key.key)),
+                     keyName_);
+            return std::nullopt;
+        }
+        if (keyName_->text().trimmed().isEmpty() && !ref.secret_key.empty())
+            keyName_->setText(qs(ref.secret_key.key));
+        QString publicKey = publicKeyOverride;
+        if (publicKey.isEmpty() && !ref.secret_key.empty()) {
+            publicKey = derivedPublicKey();
+            if (publicKey.isEmpty()) publicKey = publicKey_->text().trimmed();
+        }
+        if (!publicKey.isEmpty()) {
+            if (auto problem = zmqrpc::check_curve_key(publicKey.toStdString())) {
+                setError(tr("public key: %1").arg(qs(*problem)), publicKey_);
+                return std::nullopt;
+            }
+        }
+        ref.public_key = publicKey.toStdString();
+        if (binds_) {
+            ref.clients_given = true;
+            ref.clients = static_cast<zmqrpc::CurveClients>(clients_->currentData().toInt());
+            if (ref.clients == zmqrpc::CurveClients::AuthorizedKeys) {
+                QString list = authorized_->text().trimmed();
+                if (list.isEmpty()) {
+                    list = nodeId_ + QStringLiteral(".authorized_keys");
+                    authorized_->setText(list);
+                }
+                ref.authorized_keys = list.toStdString();
+            }
+        }
+        return ref;
+    }
+
+    void commitCurve(const QString& publicKeyOverride = {}) {
+        if (showing_ || readOnly_) return;
+        const auto ref = curveFromFields(publicKeyOverride);
+        if (!ref) return;
+        const json value = zmqrpc::SecurityRef(*ref).to_json();
+        const QString problem = check(value);
+        if (!problem.isEmpty()) {
+            setError(problem, keySource_);
+            return;
+        }
+        setError({}, nullptr);
+        documentPublicKey_ = qs(ref->public_key);
+        commitIfChanged(value);
+        updateCurve();
+    }
+
+    void generateKeyPair() {
+        if (readOnly_) return;
+        const auto source = currentKeySource();
+        const QString name = keyName();
+        if (keyName_->text().trimmed().isEmpty()) keyName_->setText(name);
+        zmqrpc::CurveKeyPair keys;
+        try {
+            keys = zmqrpc::generate_curve_key_pair();
+            if (source == CredentialRef::Source::File) {
+                if (name.contains(QLatin1Char('/'))) {
+                    setError(tr("a key pair is generated by name into the keys directory, not "
+                                "at a path"),
+                             keyName_);
+                    return;
+                }
+                zmqrpc::write_curve_key_pair(zmqrpc::default_keys_dir(), name.toStdString(), keys,
+                                             false);
+            } else if (source == CredentialRef::Source::Keychain) {
+                if (secrets_ == nullptr) {
+                    setError(tr("no secret store: the secret key cannot be kept"), generate_);
+                    return;
+                }
+                secrets_->store(name, qs(keys.secret_key));
+            } else {
+                setError(tr("choose the keychain or a key file to generate a key pair"), generate_);
+                return;
+            }
+        } catch (const std::exception& e) {
+            setError(QString::fromUtf8(e.what()), generate_);
+            return;
+        }
+        commitCurve(qs(keys.public_key));
+        publicKey_->setText(qs(keys.public_key));
+        publicKey_->setCursorPosition(0);
+        copy_->setEnabled(true);
+    }
+
+    // ---- modes
+
+    Mode currentMode() const { return static_cast<Mode>(mode_->currentData().toInt()); }
+    void showMode(Mode mode) {
+        mode_->setCurrentIndex(mode_->findData(int(mode)));
+        plainBox_->setVisible(mode == ModePlain);
+        curveBox_->setVisible(mode == ModeCurve);
+    }
+    void modeChosen() {
+        const Mode mode = currentMode();
+        showMode(mode);
+        setError({}, nullptr);
+        if (showing_ || readOnly_) return;
+        switch (mode) {
+            case ModeNone:
+                commitIfChanged(json(nullptr));
+                break;
+            case ModePlain:
+                // Written once a user name is typed.
+                if (!user_->text().trimmed().isEmpty()) commitPlain();
+                user_->setFocus();
+                break;
+            case ModeCurve:
+                if (currentKeySource() == CredentialRef::Source::None && binds_)
+                    keySource_->setCurrentIndex(keySource_->findData(int(defaultKeySource())));
+                updateCurve();
+                commitCurve();
+                break;
+        }
+    }
 
     QString nodeId_;
     SecretStore* secrets_ = nullptr;
+    bool binds_ = false;
+    QComboBox* mode_ = nullptr;
+    QFormLayout* modeForm_ = nullptr;
+    QList<QLabel*> labels_;
+    // PLAIN
+    QWidget* plainBox_ = nullptr;
     QLineEdit* user_ = nullptr;
     QLineEdit* password_ = nullptr;
     QComboBox* where_ = nullptr;
     QLineEdit* entry_ = nullptr;
     QLabel* entryLabel_ = nullptr;
-    QList<QLabel*> labels_;
     QFormLayout* form_ = nullptr;
     QLabel* hint_ = nullptr;
     CredentialRef::Source lastSource_ = CredentialRef::Source::None;
+    // CURVE
+    QWidget* curveBox_ = nullptr;
+    QFormLayout* curveForm_ = nullptr;
+    QComboBox* keySource_ = nullptr;
+    QLabel* keyNameLabel_ = nullptr;
+    QLineEdit* keyName_ = nullptr;
+    QLineEdit* publicKey_ = nullptr;
+    QComboBox* clients_ = nullptr;
+    QLineEdit* authorized_ = nullptr;
+    QPushButton* generate_ = nullptr;
+    QToolButton* copy_ = nullptr;
+    QLabel* curveHint_ = nullptr;
+    QString documentPublicKey_;
+    CredentialRef::Source lastKeySource_ = CredentialRef::Source::None;
 };
 
 }  // namespace
 
 PropertyEditor* createPropertyEditor(const PropertySpec& spec, const QString& nodeId,
-                                     SecretStore* secrets, QWidget* parent) {
+                                     SecretStore* secrets, QWidget* parent, bool binds) {
     switch (spec.type) {
         case PropertyType::String:
         case PropertyType::Endpoint:
@@ -746,7 +1241,7 @@ PropertyEditor* createPropertyEditor(const PropertySpec& spec, const QString& no
         case PropertyType::JsonObject:
             return new JsonEditor(spec, parent);
         case PropertyType::Security:
-            return new CredentialsEditor(spec, nodeId, secrets, parent);
+            return new SecurityEditor(spec, nodeId, secrets, binds, parent);
     }
     return new LineEditor(spec, parent);
 }

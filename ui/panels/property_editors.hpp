@@ -1,9 +1,10 @@
 // Editors for node properties, built generically from a zmqrpc::PropertySpec: one widget per
-// PropertyType (line edit, spin box, check box, combo box, JSON text, credentials). An editor
-// shows a value and asks for a commit (commitRequested) only with a value its spec accepts; it
-// never writes to the document itself — the inspector routes every commit through
-// EditorDocument so that each edit is undoable. Passwords are the exception: they go straight
-// to the SecretStore and never into a signal that reaches the document.
+// PropertyType (line edit, spin box, check box, combo box, JSON text, security: none, PLAIN or
+// CURVE). An editor shows a value and asks for a commit (commitRequested) only with a value its
+// spec accepts; it never writes to the document itself — the inspector routes every commit through
+// EditorDocument so that each edit is undoable. Passwords and CURVE secret keys are the exception:
+// they go straight to the SecretStore or a key file and never into a signal that reaches the
+// document (only a CURVE public key does).
 //
 // GUI thread only.
 #pragma once
@@ -96,9 +97,10 @@ class PropertyEditor : public QWidget {
 };
 
 // The editor for `spec` (one per PropertyType). `nodeId` names default secret entries;
-// `secrets` may be null (then passwords cannot be stored, and the editor says so).
+// `secrets` may be null (then passwords cannot be stored, and the editor says so). `binds`:
+// a Security property of a binding port (a server: its key pair and who may connect).
 PropertyEditor* createPropertyEditor(const zmqrpc::PropertySpec& spec, const QString& nodeId,
-                                     SecretStore* secrets, QWidget* parent);
+                                     SecretStore* secrets, QWidget* parent, bool binds = false);
 
 // Makes a numeric JSON value tidy: whole numbers as integers (5, not 5.0).
 nlohmann::json numberJson(double value);

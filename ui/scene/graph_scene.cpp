@@ -129,6 +129,8 @@ GraphScene::GraphScene(EditorDocument* doc, RuntimeController* runtime, QObject*
     connect(doc_, &EditorDocument::problemsChanged, this, &GraphScene::applyProblems);
     if (runtime_ != nullptr)
         connect(runtime_, &RuntimeController::snapshotUpdated, this, &GraphScene::onSnapshot);
+    if (runtime_ != nullptr)
+        connect(runtime_, &RuntimeController::eventsArrived, this, &GraphScene::applyEvents);
 
     connect(this, &QGraphicsScene::selectionChanged, this, [this] {
         if (!bulkSelect_) emit selectionIdsChanged();
@@ -198,8 +200,12 @@ void GraphScene::syncNodeItem(const QString& id) {
     const auto* node = doc_->topology().find_node(id.toStdString());
     if (item == nullptr || node == nullptr) return;
     item->sync(*node, doc_->topology());
-    for (auto* l : linksByNode_.values(id))
+    for (auto* l : linksByNode_.values(id)) {
+        // A node's security decides whether its links are encrypted.
+        if (const auto* link = doc_->topology().find_link(l->id().toStdString()))
+            l->sync(*link, doc_->topology());
         updateLinkEnds(l);
+    }
 }
 
 void GraphScene::addLinkItem(const QString& id) {
@@ -312,6 +318,28 @@ void GraphScene::applySnapshot(const zmqrpc::RuntimeSnapshot& snapshot) {
     }
     for (auto it = links_.cbegin(); it != links_.cend(); ++it) {
         if (!seen.contains(it.key())) it.value()->setStatus(nullptr);
+    }
+}
+
+void GraphScene::applyEvents(const QList<zmqrpc::Event>& events) {
+    for (const auto& e : events) {
+        if (e.kind != zmqrpc::EventKind::CredentialsRefused) continue;
+        const QString source = qs(e.source);
+        const QString endpoint = qs(e.endpoint);
+        QList<LinkItem*> touching = linksByNode_.values(source);
+        QList<LinkItem*> exact;
+        for (LinkItem* l : touching) {
+            if (!endpoint.isEmpty() && l->endpoint() == endpoint) exact << l;
+        }
+        if (exact.isEmpty()) {
+            // A server reports its bind endpoint (tcp://*:5555), not the address its clients
+            // connect to: the refused links of that node.
+            for (LinkItem* l : touching) {
+                if (l->isRefused() || touching.size() == 1) exact << l;
+            }
+        }
+        for (LinkItem* l : exact)
+            l->setRefusal(qs(e.text));
     }
 }
 

@@ -63,6 +63,9 @@ class GraphScene : public QGraphicsScene {
 
     // Applies a runtime snapshot to the items (also used for a remote runtime's snapshots).
     void applySnapshot(const zmqrpc::RuntimeSnapshot& snapshot);
+    // CredentialsRefused events: their text goes onto the link they concern (by the node that
+    // reported it and the endpoint), which shows it while the link is refused.
+    void applyEvents(const QList<zmqrpc::Event>& events);
 
     // Bounding rectangle of the nodes and links (no grid, no transient items).
     QRectF contentRect() const;

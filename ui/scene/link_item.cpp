@@ -2,6 +2,8 @@
 
 #include "scene/scene_style.hpp"
 
+#include <zmqrpc/secrets.hpp>
+
 #include <QFontMetricsF>
 #include <QPainter>
 #include <QPainterPathStroker>
@@ -48,8 +50,25 @@ void LinkItem::sync(const zmqrpc::Link& link, const zmqrpc::Topology& topology) 
         }
     }
     heartbeatTimeout_ = link.heartbeat_timeout;
-    label_ = heartbeatTimeout_ > 0 ? QStringLiteral("\u2665 %1 s").arg(heartbeatTimeout_, 0, 'g', 4)
-                                   : QString();
+    // Encrypted when both ends use CURVE (validation reports ends that differ).
+    const auto mechanism = [&topology](const zmqrpc::PortRef& end) {
+        const auto* n = topology.find_node(end.node);
+        if (n == nullptr) return zmqrpc::Security::Mechanism::None;
+        try {
+            return zmqrpc::SecurityRef::from_json(
+                       n->property(zmqrpc::security_property(n->kind, end.port)))
+                .mechanism();
+        } catch (const std::exception&) {
+            return zmqrpc::Security::Mechanism::None;
+        }
+    };
+    curve_ = mechanism(link.from) == zmqrpc::Security::Mechanism::Curve &&
+             mechanism(link.to) == zmqrpc::Security::Mechanism::Curve;
+    QStringList label;
+    if (curve_) label << QStringLiteral("CURVE");
+    if (heartbeatTimeout_ > 0)
+        label << QStringLiteral("\u2665 %1 s").arg(heartbeatTimeout_, 0, 'g', 4);
+    label_ = label.join(QStringLiteral(" \u00b7 "));
     rebuild();
     updateToolTip();
 }
@@ -199,6 +218,12 @@ void LinkItem::setStatus(const zmqrpc::LinkStatus* status) {
     update();
 }
 
+void LinkItem::setRefusal(const QString& text) {
+    if (text == refusal_) return;
+    refusal_ = text;
+    updateToolTip();
+}
+
 void LinkItem::setProblems(const QStringList& errors, const QStringList& warnings) {
     marker_->setProblems(errors, warnings);
 }
@@ -213,7 +238,12 @@ void LinkItem::updateToolTip() {
         lines << QStringLiteral("heartbeat timeout: %1 s").arg(heartbeatTimeout_);
     if (hasStatus_ && active_) {
         if (connection_ == ConnectionState::CredentialsRefused) {
-            lines.prepend(QStringLiteral("credentials refused: wrong user or password"));
+            QString why = refusal_;
+            if (why.isEmpty()) {
+                why = curve_ ? QStringLiteral("the CURVE key was refused")
+                             : QStringLiteral("wrong user or password");
+            }
+            lines.prepend(QStringLiteral("credentials refused: %1").arg(why));
         } else if (connection_ == ConnectionState::HandshakeFailed) {
             lines.prepend(QStringLiteral("handshake failed"));
         } else {

@@ -44,6 +44,17 @@ class LinkItem : public QGraphicsItem {
     // The runtime overlay; null clears it.
     void setStatus(const zmqrpc::LinkStatus* status);
     void setProblems(const QStringList& errors, const QStringList& warnings);
+    // Why the link's security was refused (a CredentialsRefused event's text), shown while the
+    // link is in that state.
+    void setRefusal(const QString& text);
+    const QString& refusal() const noexcept { return refusal_; }
+    const QString& endpoint() const noexcept { return endpoint_; }
+    bool isRefused() const noexcept {
+        return hasStatus_ && active_ && connection_ == zmqrpc::ConnectionState::CredentialsRefused;
+    }
+    // Both ends use CURVE: the link is encrypted (labelled "CURVE").
+    bool isCurve() const noexcept { return curve_; }
+    const QString& label() const noexcept { return label_; }
     ProblemMarker* problemMarker() const noexcept { return marker_; }
 
     bool isPubSub() const noexcept { return pubSub_; }
@@ -84,6 +95,8 @@ class LinkItem : public QGraphicsItem {
     zmqrpc::HeartbeatState heartbeat_ = zmqrpc::HeartbeatState::Unmonitored;
     std::uint64_t messages_ = 0;
     QString endpoint_;
+    QString refusal_;
+    bool curve_ = false;
 };
 
 }  // namespace studio
