@@ -187,6 +187,7 @@ class TestCurve : public QObject {
     void clientWithoutSecurityIsRefused();
     void subWithWrongServerKeyIsRefused();
     void proxyEndpointWithWrongKeyIsRefusedOthersDeliver();
+    void proxyRefusedPausesBetweenTries();
 
     // Rotation
     void rotationLetsClientInWithoutRestart_data();
@@ -513,6 +514,43 @@ void TestCurve::proxyEndpointWithWrongKeyIsRefusedOthersDeliver() {
     auto event = events.waitFor(EventKind::CredentialsRefused, 2000ms, b.endpoint());
     QVERIFY2(event && contains(event->text, key_fingerprint(wrongKey)), qPrintable(events.dump()));
     QCOMPARE(events.count(EventKind::CredentialsRefused, a.endpoint()), std::size_t{0});
+}
+
+void TestCurve::proxyRefusedPausesBetweenTries() {
+    // A refused uplink (a wrong server key: the server hangs up at once) is tried again after a
+    // pause, not in a loop as fast as handshakes go, and stays shown as refused meanwhile.
+    const auto keys = generate_curve_key_pair();
+    auto serverOptions = repServerOptions(kAnyTcp, "server");
+    serverOptions.security = curveServer(keys);
+    ServerFixture server(std::move(serverOptions));
+    EventRecorder events;
+    Sender source(pubSenderOptions());
+    ProxyOptions options;
+    options.name = "curve-refused-pause";
+    options.events = events.bus();
+    options.input.sub_connect = {source.pub_endpoint()};
+    options.output.req_connect = {server.endpoint()};
+    options.output.req_timeout = 500ms;
+    CurveSecurity output;
+    output.server_key = generate_curve_key_pair().public_key;  // not the server's
+    options.output.security = output;
+    Proxy proxy(ProxyKind::Sub2Req, options);
+    proxy.start();
+    QVERIFY(waitForSubscribers(source));
+    for (int i = 0; i < 5; ++i)
+        source.publish(encode_request("record", {{"n", i}}));
+    QVERIFY(events.waitFor(EventKind::RequestFailed, 3000ms, server.endpoint()).has_value());
+    QTest::qWait(2500);  // a little more than one pause
+    const auto failed = events.count(EventKind::RequestFailed, server.endpoint());
+    QVERIFY2(failed >= 1 && failed <= 3, qPrintable(events.dump()));
+    bool refused = false;
+    for (const auto& s : proxy.metrics().sockets) {
+        if (s.endpoint == server.endpoint())
+            refused = s.connection == ConnectionState::CredentialsRefused;
+    }
+    QVERIFY2(refused, qPrintable(events.dump()));
+    QCOMPARE(server.log->size(), std::size_t{0});
+    QCOMPARE(proxy.metrics().queue.delivered, std::uint64_t{0});
 }
 
 // ---- Rotation

@@ -161,8 +161,12 @@ std::optional<Pipeline::Failure> Pipeline::check(Clock::time_point now, bool wai
     socket_->drain_monitor();
     const bool busy = waiting || !in_flight_.empty();
     // Refused credentials: libzmq does not reconnect such a connection by itself, so a fresh
-    // socket tries again, after a pause (they will not fix themselves in milliseconds).
-    if (stats_->credentials_refused.get() > refused_seen_ && stats_->peers.get() == 0 && busy) {
+    // socket tries again, after a pause (they will not fix themselves in milliseconds). The
+    // fresh socket is refused at once too; during the pause that is no news (and it stays
+    // shown as refused): without waiting for the pause, refusal, new socket and refusal again
+    // went round as fast as the handshakes did.
+    if (stats_->credentials_refused.get() > refused_seen_ && stats_->peers.get() == 0 && busy &&
+        now >= paused_until_) {
         refused_seen_ = stats_->credentials_refused.get();
         std::string text =
             "credentials refused by " + endpoint_ + " (" + security_.describe() + ")";
