@@ -370,6 +370,10 @@ class TestMainWindow : public QObject {
         // and it stays shown as refused while the proxy pauses before it tries again.
         QTRY_VERIFY_WITH_TIMEOUT(refused(), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(upload->isRefused(), 5000);
+        // The external server's node says it refuses, not that it cannot be reached.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            w->runtime()->snapshot().node("cloud")->reason.find("refuses") != std::string::npos,
+            5000);
         QVERIFY(upload->showsLock());
         QTRY_VERIFY_WITH_TIMEOUT(!upload->refusal().isEmpty(), 5000);
         QVERIFY2(upload->toolTip().contains(QStringLiteral("credentials refused: ")),

@@ -671,16 +671,21 @@ struct Runtime::Impl {
 
     // An external node's state text, from the links that reach it.
     std::string external_reason(const Node& node) const {
-        int links = 0, active = 0, connected = 0;
+        int links = 0, active = 0, connected = 0, refused = 0;
         for (const Link* link : topology.links_of(node.id)) {
             ++links;
             auto ls = link_status(*link);
             if (!ls.active) continue;
             ++active;
             if (ls.connection == ConnectionState::Connected) ++connected;
+            if (ls.connection == ConnectionState::CredentialsRefused) ++refused;
         }
         if (links == 0) return "not linked";
         if (active == 0) return "no running node links to it";
+        if (connected == 0 && refused > 0) {
+            return "refuses " + std::to_string(refused) + " of " + std::to_string(active) +
+                   " link(s): credentials or keys";
+        }
         if (connected == 0) return "unreachable: " + std::to_string(active) + " link(s) connecting";
         return "reached by " + std::to_string(connected) + " of " + std::to_string(active) +
                " running link(s)";
