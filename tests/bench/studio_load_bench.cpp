@@ -75,10 +75,13 @@ int main(int argc, char** argv) {
         qputenv("QT_QPA_PLATFORM", "offscreen");
     double seconds = 20;
     double rate = 33400;
-    for (int i = 1; i + 1 < argc; ++i) {
-        if (std::strcmp(argv[i], "--seconds") == 0)
+    bool encrypted = true;  // the example's uplink is CURVE; --no-encryption: none, as before
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--no-encryption") == 0)
+            encrypted = false;
+        else if (i + 1 < argc && std::strcmp(argv[i], "--seconds") == 0)
             seconds = std::max(1.0, std::atof(argv[++i]));
-        else if (std::strcmp(argv[i], "--rate") == 0)
+        else if (i + 1 < argc && std::strcmp(argv[i], "--rate") == 0)
             rate = std::max(1.0, std::atof(argv[++i]));
     }
     QApplication app(argc, argv);
@@ -90,11 +93,27 @@ int main(int argc, char** argv) {
     QSettings::setDefaultFormat(QSettings::IniFormat);
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, settingsDir.path());
 
+    // The example's uplink is CURVE: its key pair lives in a keys directory of the bench's own
+    // (never the user's), made here, as `zmqrpc keygen sampler-to-cloud-bridge` would.
+    QTemporaryDir keysDir;
+    qputenv("ZMQRPC_KEYS", keysDir.path().toUtf8());
+    try {
+        zmqrpc::write_curve_key_pair(keysDir.path().toStdString(), "sampler-to-cloud-bridge",
+                                     zmqrpc::generate_curve_key_pair(), false);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "cannot make the example's key pair: %s\n", e.what());
+        return 1;
+    }
+
     zmqrpc::Secrets secrets;
     secrets.use_environment = false;
     zmqrpc::Topology topology;
     try {
         topology = loadExample(rate, secrets);
+        if (!encrypted) {
+            topology.set_property("site-proxy", "output_credentials", nullptr);
+            topology.set_property("cloud-bridge", "input_credentials", nullptr);
+        }
     } catch (const std::exception& e) {
         std::fprintf(stderr, "cannot load the example: %s\n", e.what());
         return 1;
@@ -106,6 +125,12 @@ int main(int argc, char** argv) {
     // Nobody types at a bench: the password prompt answers with the known one.
     window.setPasswordPrompt([](const zmqrpc::CredentialRef&) -> std::optional<QString> {
         return QString::fromLatin1(kPassword);
+    });
+    // Nor answers a question: one would block the bench; say it and take the default.
+    window.setPrompt([](const QString& title, const QString& text, QMessageBox::StandardButtons) {
+        std::fprintf(stderr, "studio_load_bench: unexpected question '%s': %s\n", qPrintable(title),
+                     qPrintable(text));
+        return QMessageBox::No;
     });
     window.document()->reset(topology, QString(), false);
     window.runtime()->setSecrets(secrets);
@@ -181,10 +206,10 @@ int main(int argc, char** argv) {
 
     const int n = std::max(1, sum.n);
     std::printf(
-        "studio load bench: sampler-to-cloud, 3 samplers x %.0f msg/s, %.0f s "
+        "studio load bench: sampler-to-cloud, 3 samplers x %.0f msg/s, uplink %s, %.0f s "
         "(warm-up %.1f s), build %s, %d of %zu nodes running at the end\n",
-        rate, seconds, warmUp, ZMQRPC_BENCH_BUILD_TYPE, running,
-        window.runtime()->snapshot().nodes.size());
+        rate, encrypted ? "CURVE" : "unencrypted", seconds, warmUp, ZMQRPC_BENCH_BUILD_TYPE,
+        running, window.runtime()->snapshot().nodes.size());
     std::printf(
         "achieved msg/s:   samplers sent %.0f, site proxy in %.0f / forwarded %.0f, "
         "cloud tap received %.0f\n",
