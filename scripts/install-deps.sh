@@ -6,7 +6,7 @@
 #
 #   install-deps.sh          install what is missing
 #   install-deps.sh --tests  the same, and the test-only packages of scripts/deps-test.txt
-#                            (scripts/test.sh; promtool)
+#                            (scripts/test.sh; promtool, systemd-analyze)
 #   install-deps.sh --list   print the package list (deps.txt only), one a line, and exit
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
