@@ -5,11 +5,14 @@
 # already installed.
 #
 #   install-deps.sh          install what is missing
-#   install-deps.sh --list   print the package list, one a line, and exit
+#   install-deps.sh --tests  the same, and the test-only packages of scripts/deps-test.txt
+#                            (scripts/test.sh; promtool, systemd-analyze)
+#   install-deps.sh --list   print the package list (deps.txt only), one a line, and exit
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-mapfile -t packages < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$here/deps.txt")
+read_list() { sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$1"; }
+mapfile -t packages < <(read_list "$here/deps.txt")
 if [ ${#packages[@]} -eq 0 ]; then
     echo "install-deps: no packages in $here/deps.txt" >&2
     exit 1
@@ -17,8 +20,9 @@ fi
 
 case "${1:-}" in
     --list) printf '%s\n' "${packages[@]}"; exit 0 ;;
+    --tests) mapfile -t -O ${#packages[@]} packages < <(read_list "$here/deps-test.txt") ;;
     "") ;;
-    *) echo "usage: $0 [--list]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--list | --tests]" >&2; exit 2 ;;
 esac
 
 missing=()

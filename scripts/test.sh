@@ -6,7 +6,7 @@
 # and run-demo.sh configure it (one build for all). Exit status is non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
+./scripts/install-deps.sh --tests  # and the test-only packages (deps-test.txt)
 
 jobs=$(nproc 2>/dev/null || echo 2)
 

@@ -1,6 +1,7 @@
 // zmqrpc run FILE: run the nodes of a topology file that belong to this host (or all of them),
 // print a live status table, stop cleanly on SIGINT/SIGTERM.
 #include "common.hpp"
+#include "prometheus.hpp"
 #include "status_table.hpp"
 #include "topology_file.hpp"
 
@@ -147,6 +148,7 @@ Command add_run(CLI::App& parent) {
         std::string host;
         std::string credentials;
         std::string metrics;
+        std::string prometheus;
         CredentialOptions metrics_credentials;
         KeysOption keys;
         std::vector<std::string> nodes;
@@ -160,7 +162,8 @@ Command add_run(CLI::App& parent) {
         "status table (state, rates, queue fill, heartbeat health) at start, on every notable "
         "event (at most once a second; the event itself goes to stderr), every "
         "--status-interval seconds and on SIGUSR1; stops on SIGINT/SIGTERM. Exit 3 when the "
-        "topology cannot load or validate, the metrics endpoint cannot bind, or no node "
+        "topology cannot load or validate, the metrics or Prometheus endpoint cannot bind, or no "
+        "node "
         "could start (each failed, or waits for an upstream that chooses its port when it "
         "binds and does not run); single failed nodes are shown in the table and the rest "
         "runs.");
@@ -175,6 +178,10 @@ Command add_run(CLI::App& parent) {
                     "tcp://*:5690 (read it with `zmqrpc snoop`)");
     args->metrics_credentials.add(*app, "metrics-", "that metrics subscribers must present",
                                   {.binds = true});
+    app->add_option("--prometheus", args->prometheus,
+                    "serve the snapshot in Prometheus' text format on GET /metrics at this "
+                    "HTTP address, e.g. 127.0.0.1:9464 or *:9464 (port 0: any free port)")
+        ->type_name("ADDR:PORT");
     app->add_option("--keys", args->keys.dir,
                     "directory of the key files that the topology and the --metrics-curve-* "
                     "options name (default: $ZMQRPC_KEYS, else ~/.config/zmqrpc/keys); a CURVE "
@@ -300,6 +307,7 @@ Command add_run(CLI::App& parent) {
 
             zmqrpc::Runtime runtime(topology, options);
             auto events = runtime.subscribe();
+            const auto prometheus = start_prometheus(args->prometheus, runtime);
             if (!args->metrics.empty()) {
                 std::cerr << "zmqrpc run: metrics on " << runtime.metrics_endpoint() << std::endl;
             }

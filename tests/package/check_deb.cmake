@@ -37,6 +37,11 @@ foreach(file copyright changelog.gz)
         message(FATAL_ERROR "${debs} has no /usr/share/doc/zmqrpc/${file}:\n${contents}")
     endif()
 endforeach()
+# The systemd template unit of `zmqrpc run` (with the CLI only), where systemd looks for units.
+if(WITH_CLI AND NOT contents MATCHES "-rw-r--r-- [^\n]* \\./usr/lib/systemd/system/zmqrpc-runner@\\.service\n")
+    message(FATAL_ERROR "${debs} has no /usr/lib/systemd/system/zmqrpc-runner@.service (mode "
+        "0644):\n${contents}")
+endif()
 
 # 3. lintian. Exit status 2 is "found an error" (--fail-on error), 1 is lintian itself failing.
 execute_process(COMMAND ${LINTIAN} --fail-on error --tag-display-limit 0 ${debs}
