@@ -339,9 +339,10 @@ void MonitoredSocket::on_event(std::uint16_t event, std::uint32_t value,
         }
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
             if (value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH) {
-                refused(endpoint, std::string("security mismatch: this side uses ") +
-                                      mechanism_text(mechanism_) +
-                                      " and the peer another (none, PLAIN or CURVE)");
+                refused(endpoint,
+                        std::string("credentials refused: security mismatch: this side uses ") +
+                            mechanism_text(mechanism_) +
+                            " and the peer another (none, PLAIN or CURVE)");
             } else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC && bound_) {
                 // A CURVE client whose HELLO cannot be opened encrypted it for another key.
                 refused(endpoint,
