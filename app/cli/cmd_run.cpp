@@ -2,6 +2,7 @@
 // print a live status table, stop cleanly on SIGINT/SIGTERM.
 #include "common.hpp"
 #include "prometheus.hpp"
+#include "runner_control.hpp"
 #include "status_table.hpp"
 #include "topology_file.hpp"
 
@@ -40,6 +41,7 @@ bool worth_a_look(zmqrpc::EventKind kind) {
         case K::StoreError:
         case K::RequestFailed:
         case K::Error:
+        case K::Control:
             return true;
         default:
             return false;
@@ -150,6 +152,10 @@ Command add_run(CLI::App& parent) {
         std::string metrics;
         std::string prometheus;
         CredentialOptions metrics_credentials;
+        std::string control;
+        CredentialOptions control_credentials;
+        bool control_insecure = false;
+        bool ignore_deployed = false;
         KeysOption keys;
         std::vector<std::string> nodes;
         std::string status_interval = "10";
@@ -162,11 +168,10 @@ Command add_run(CLI::App& parent) {
         "status table (state, rates, queue fill, heartbeat health) at start, on every notable "
         "event (at most once a second; the event itself goes to stderr), every "
         "--status-interval seconds and on SIGUSR1; stops on SIGINT/SIGTERM. Exit 3 when the "
-        "topology cannot load or validate, the metrics or Prometheus endpoint cannot bind, or no "
-        "node "
-        "could start (each failed, or waits for an upstream that chooses its port when it "
-        "binds and does not run); single failed nodes are shown in the table and the rest "
-        "runs.");
+        "topology cannot load or validate, the metrics, control or Prometheus endpoint cannot "
+        "bind, or no node could start (each failed, or waits for an upstream that chooses its "
+        "port when it binds and does not run); single failed nodes are shown in the table and "
+        "the rest runs.");
     app->add_option("FILE", args->file, "topology file (.json)")->required();
     app->add_option("--host", args->host,
                     "run only the nodes of this host (as the file names it); default: every node");
@@ -182,6 +187,18 @@ Command add_run(CLI::App& parent) {
                     "serve the snapshot in Prometheus' text format on GET /metrics at this "
                     "HTTP address, e.g. 127.0.0.1:9464 or *:9464 (port 0: any free port)")
         ->type_name("ADDR:PORT");
+    app->add_option("--control", args->control,
+                    "serve control calls (status, snapshot, start, stop, describe, deploy) as an "
+                    "RPC server on this REP endpoint, e.g. tcp://*:5691 (drive it with `zmqrpc "
+                    "call`); needs --control-user... (PLAIN) or --control-curve-* (CURVE), or "
+                    "--control-insecure-no-auth. A deployed document is kept in FILE.deployed");
+    args->control_credentials.add(*app, "control-", "that control clients must present",
+                                  {.binds = true});
+    app->add_flag("--control-insecure-no-auth", args->control_insecure,
+                  "serve --control without any authentication: anyone who reaches the endpoint "
+                  "can stop and replace what runs (a warning is printed)");
+    app->add_flag("--ignore-deployed", args->ignore_deployed,
+                  "run FILE even when FILE.deployed (what a control deploy left) exists");
     app->add_option("--keys", args->keys.dir,
                     "directory of the key files that the topology and the --metrics-curve-* "
                     "options name (default: $ZMQRPC_KEYS, else ~/.config/zmqrpc/keys); a CURVE "
@@ -210,17 +227,62 @@ Command add_run(CLI::App& parent) {
             }
             const zmqrpc::Security metrics_security =
                 args->metrics_credentials.resolve("metrics-", {.binds = true}, args->keys.path());
+            check_endpoint(args->control, "--control");
+            const bool control_credentials =
+                args->control_credentials.plain_given() || args->control_credentials.curve_given();
+            if (args->control.empty() && (control_credentials || args->control_insecure)) {
+                throw Failure{kUsage,
+                              std::string(args->control_insecure ? "--control-insecure-no-auth"
+                                          : args->control_credentials.curve_given()
+                                              ? "--control-curve-* options"
+                                              : "--control-user") +
+                                  " needs --control"};
+            }
+            if (!args->control.empty() && !control_credentials && !args->control_insecure) {
+                throw Failure{kUsage,
+                              "--control needs authentication: --control-user with "
+                              "--control-password-env/--control-password-file (PLAIN), or "
+                              "--control-curve-secret-file with --control-curve-authorized-keys "
+                              "(CURVE); --control-insecure-no-auth serves it to anyone"};
+            }
+            if (control_credentials && args->control_insecure) {
+                throw Failure{kUsage,
+                              "--control-insecure-no-auth and --control-user/--control-curve-* "
+                              "contradict each other: give one"};
+            }
+            const zmqrpc::Security control_security =
+                args->control_credentials.resolve("control-", {.binds = true}, args->keys.path());
 
-            zmqrpc::Topology topology = load_topology_or_fail(args->file);
+            // What a control deploy left next to FILE runs instead of FILE.
+            const std::filesystem::path deployed = deployed_path(args->file);
+            std::string source = args->file;
+            {
+                std::error_code ec;
+                if (std::filesystem::exists(deployed, ec)) {
+                    if (args->ignore_deployed) {
+                        std::cerr << "zmqrpc run: ignoring " << printable(deployed.string())
+                                  << " (--ignore-deployed); running " << printable(args->file)
+                                  << std::endl;
+                    } else {
+                        source = deployed.string();
+                        std::cerr << "zmqrpc run: running " << printable(source)
+                                  << ", deployed by a control call, instead of "
+                                  << printable(args->file) << " (--ignore-deployed runs the file)"
+                                  << std::endl;
+                    }
+                }
+            }
+
+            zmqrpc::Topology topology = load_topology_or_fail(source);
             const auto problems = zmqrpc::validate(topology);
             for (const auto& p : problems)
-                std::cerr << printable(args->file + ": " + p.str()) << '\n';
+                std::cerr << printable(source + ": " + p.str()) << '\n';
             std::cerr.flush();
             if (zmqrpc::has_errors(problems)) {
-                throw Failure{kCannotStart, "cannot run " + args->file +
+                throw Failure{kCannotStart, "cannot run " + source +
                                                 ": fix its errors first (zmqrpc "
                                                 "validate " +
-                                                args->file + ")"};
+                                                source + ")"};
             }
 
             // The nodes to run: of --host (every node without it), external ones excluded.
@@ -230,7 +292,7 @@ Command add_run(CLI::App& parent) {
                     [&](const zmqrpc::Node& n) { return topology.node_host(n) == args->host; });
                 if (!named) {
                     throw Failure{kCannotStart,
-                                  "no node of " + args->file + " runs on host '" + args->host +
+                                  "no node of " + source + " runs on host '" + args->host +
                                       "' (hosts: " + join(topology.host_names()) + ")"};
                 }
             }
@@ -249,8 +311,8 @@ Command add_run(CLI::App& parent) {
                         std::vector<std::string> all;
                         for (const auto& n : topology.nodes())
                             all.push_back(n.id);
-                        throw Failure{kCannotStart, "--nodes: no node '" + id + "' in " +
-                                                        args->file + " (nodes: " + join(all) + ")"};
+                        throw Failure{kCannotStart, "--nodes: no node '" + id + "' in " + source +
+                                                        " (nodes: " + join(all) + ")"};
                     }
                     if (node->kind == zmqrpc::NodeKind::External) {
                         throw Failure{kCannotStart, "--nodes: '" + id +
@@ -266,14 +328,14 @@ Command add_run(CLI::App& parent) {
                 }
             }
             if (topology.nodes().empty()) {
-                throw Failure{kCannotStart, "nothing to run: " + args->file + " has no nodes"};
+                throw Failure{kCannotStart, "nothing to run: " + source + " has no nodes"};
             }
             if (ids.empty()) {
                 throw Failure{
                     kCannotStart,
                     "nothing to run" +
                         (args->host.empty() ? std::string() : " on host '" + args->host + "'") +
-                        ": " + args->file + " has only external nodes there"};
+                        ": " + source + " has only external nodes there"};
             }
 
             // Passwords: the credentials file, then a prompt for what is still missing.
@@ -295,11 +357,10 @@ Command add_run(CLI::App& parent) {
             }
             options.secrets.keys_dir = keys_dir;
             if (::isatty(STDIN_FILENO)) {
-                for (const auto& [source, ref] :
-                     missing_passwords(topology, ids, options.secrets)) {
+                for (const auto& [where, ref] : missing_passwords(topology, ids, options.secrets)) {
                     auto password = read_password("password for user '" + ref.username + "' (" +
                                                   missing_because(ref) + "): ");
-                    if (password && !password->empty()) options.secrets.known[source] = *password;
+                    if (password && !password->empty()) options.secrets.known[where] = *password;
                 }
             }
             options.metrics_bind = args->metrics;
@@ -310,6 +371,21 @@ Command add_run(CLI::App& parent) {
             const auto prometheus = start_prometheus(args->prometheus, runtime);
             if (!args->metrics.empty()) {
                 std::cerr << "zmqrpc run: metrics on " << runtime.metrics_endpoint() << std::endl;
+            }
+            std::unique_ptr<RunnerControl> control;
+            if (!args->control.empty()) {
+                control = std::make_unique<RunnerControl>(
+                    runtime, ControlOptions{args->control, control_security, source, deployed});
+                if (args->control_insecure) {
+                    std::cerr << "zmqrpc run: WARNING: control on " << control->endpoint()
+                              << " has no authentication (--control-insecure-no-auth): anyone "
+                                 "who reaches it can stop and replace what runs"
+                              << std::endl;
+                } else {
+                    std::cerr << "zmqrpc run: control on " << control->endpoint() << " ("
+                              << (args->control_credentials.curve_given() ? "CURVE" : "PLAIN")
+                              << ")" << std::endl;
+                }
             }
             auto print_events = [&] {
                 bool notable = false;
@@ -328,7 +404,8 @@ Command add_run(CLI::App& parent) {
             };
             auto last_table = Clock::now();
             auto print_table = [&] {
-                std::cout << format_status_table(runtime.snapshot(), topology) << std::endl;
+                std::cout << format_status_table(runtime.snapshot(), runtime.topology())
+                          << std::endl;
                 last_table = Clock::now();
             };
 
@@ -379,11 +456,12 @@ Command add_run(CLI::App& parent) {
                 }
             }
 
+            control.reset();  // no control call from here on
             print_events();
             auto last = runtime.snapshot();
-            std::cout << format_status_table(last, topology) << std::endl;
+            std::cout << format_status_table(last, runtime.topology()) << std::endl;
             std::size_t stopped = 0;
-            for (const auto& id : ids) {
+            for (const auto& id : runtime.local_nodes()) {
                 const auto* status = last.node(id);
                 if (status && (status->state == zmqrpc::NodeState::Running ||
                                status->state == zmqrpc::NodeState::Starting)) {

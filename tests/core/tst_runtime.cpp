@@ -918,6 +918,143 @@ class TestRuntime : public QObject {
         double ms = timeMs([&] { runtime.stop_all(); });
         QVERIFY2(ms < 1000.0 * kTimingFactor, qPrintable(QString::number(ms)));
     }
+
+    // deploy(): new nodes start, removed ones stop, a changed running one restarts with its new
+    // configuration, and the unchanged ones keep running untouched (same instance: same bound
+    // endpoint, same counters, same state-since time). A document with errors changes nothing.
+    void deployAppliesDifference() {
+        Topology t;
+        for (const char* id : {"a", "b", "c"}) {
+            const std::string s = id;
+            t.add_node(makeNode(s, NodeKind::Sampler, sampler(100, 0.1)));
+            t.add_node(makeNode("t" + s, NodeKind::Tap, {{"keep", 1000}}));
+            t.add_link(makeLink(s + ".pub", "t" + s + ".sub"));
+        }
+        Runtime runtime(t, quickOptions());
+        runtime.start_all();
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+        QVERIFY(waitUntil(
+            [&] {
+                return !runtime.tap_messages("ta").empty() && !runtime.tap_messages("tb").empty();
+            },
+            3000ms));
+        const std::string endpointA = runtime.bound_endpoint({"a", "pub"});
+        const std::string endpointB = runtime.bound_endpoint({"b", "pub"});
+        const auto sinceA = runtime.status("a").since;
+        const auto sinceB = runtime.status("b").since;
+        const auto sentA = runtime.status("a").metrics.messages_out;
+        const auto lastSeqA = runtime.tap_messages("ta").back().seq;
+
+        Topology next = runtime.topology();
+        next.set_property("b", "rate", 20);
+        next.remove_node("c");
+        next.remove_node("tc");
+        next.add_node(makeNode("d", NodeKind::Sampler, sampler(100, 0.1)));
+        next.add_node(makeNode("td", NodeKind::Tap, json::object()));
+        next.add_link(makeLink("d.pub", "td.sub"));
+        next.set_node_position("a", {10, 20});  // the editor's position is no change
+
+        Topology broken = next;
+        broken.set_property("td", "keep", 0);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.deploy(broken));
+        QVERIFY(runtime.status("c").state == NodeState::Running);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.status("d"));
+
+        const auto results = runtime.deploy(next);
+        std::map<std::string, DeployResult> byNode;
+        for (const auto& r : results)
+            byNode[r.node] = r;
+        QCOMPARE(byNode.size(), std::size_t(8));
+        using Outcome = DeployResult::Outcome;
+        QCOMPARE(byNode["a"].outcome, Outcome::Unchanged);
+        QCOMPARE(byNode["ta"].outcome, Outcome::Unchanged);
+        QCOMPARE(byNode["tb"].outcome, Outcome::Unchanged);
+        QCOMPARE(byNode["b"].outcome, Outcome::Applied);
+        QCOMPARE(byNode["b"].reason, std::string("restarted: changed"));
+        QCOMPARE(byNode["c"].outcome, Outcome::Applied);
+        QCOMPARE(byNode["c"].reason, std::string("stopped: removed"));
+        QCOMPARE(byNode["d"].outcome, Outcome::Applied);
+        QCOMPARE(byNode["td"].outcome, Outcome::Applied);
+        QCOMPARE(std::string(to_string(Outcome::Unchanged)), std::string("unchanged"));
+
+        QVERIFY2(allRunning(runtime), qPrintable(statesText(runtime)));
+        QVERIFY_THROWS_EXCEPTION(ConfigError, runtime.status("c"));
+        QCOMPARE(runtime.topology(), next);
+        // Untouched: the same instance.
+        QCOMPARE(runtime.bound_endpoint({"a", "pub"}), endpointA);
+        QVERIFY(runtime.status("a").since == sinceA);
+        QVERIFY(runtime.status("a").metrics.messages_out >= sentA);
+        QVERIFY(waitUntil([&] { return !runtime.tap_messages("ta", lastSeqA).empty(); }, 3000ms));
+        // Restarted, on the port it had (chosen at bind time, kept): its tap hears it again.
+        QVERIFY(runtime.status("b").since != sinceB);
+        QCOMPARE(runtime.bound_endpoint({"b", "pub"}), endpointB);
+        // tb ran on (unchanged) and kept what it had: it hears b again after the restart.
+        const auto seqB = runtime.tap_messages("tb").back().seq;
+        const auto restartedAt = runtime.status("b").since;
+        QVERIFY(waitUntil(
+            [&] {
+                for (const auto& m : runtime.tap_messages("tb", seqB)) {
+                    if (m.time >= restartedAt) return true;
+                }
+                return false;
+            },
+            3000ms));
+        QVERIFY(waitUntil([&] { return !runtime.tap_messages("td").empty(); }, 3000ms));
+
+        // Deploying the same document again changes nothing.
+        for (const auto& r : runtime.deploy(next))
+            QVERIFY2(r.outcome == Outcome::Unchanged, r.node.c_str());
+    }
+
+    // deploy() on a runtime of one host: only that host's nodes are reported and touched; a
+    // node moved to another host is stopped here, a changed node that does not run only takes
+    // its new configuration, and a node whose start fails is reported failed with the reason.
+    void deployPerHost() {
+        Topology t;
+        t.add_node(makeNode("s", NodeKind::Sampler, sampler(50, 0.1), "h1"));
+        t.add_node(makeNode("tap", NodeKind::Tap, json::object(), "h1"));
+        t.add_node(makeNode("idle", NodeKind::Tap, json::object(), "h1"));
+        t.add_node(makeNode("lone", NodeKind::Sampler, sampler(10, 0.1), "h1"));
+        t.add_node(makeNode("far", NodeKind::Tap, json::object(), "h2"));
+        t.add_link(makeLink("s.pub", "tap.sub"));
+        auto options = quickOptions();
+        options.host = "h1";
+        Runtime runtime(t, options);
+        runtime.start({"s", "tap", "lone"});
+        QVERIFY2(stateOf(runtime, "lone") == NodeState::Running, qPrintable(statesText(runtime)));
+
+        // Something holds a port for the new node, so it fails to bind.
+        Topology blocker;
+        blocker.add_node(makeNode("hold", NodeKind::Sampler, sampler(1, 0.1)));
+        Runtime holder(blocker, quickOptions());
+        holder.start_all();
+        const std::string taken = holder.bound_endpoint({"hold", "pub"});
+        QVERIFY(!taken.empty());
+
+        Topology next = runtime.topology();
+        next.set_node_host("lone", "h2");
+        next.set_property("idle", "keep", 7);
+        next.set_property("far", "keep", 9);
+        next.add_node(makeNode("busy", NodeKind::Sampler, sampler(50, 0.1, taken), "h1"));
+        const auto results = runtime.deploy(next);
+        std::map<std::string, DeployResult> byNode;
+        for (const auto& r : results)
+            byNode[r.node] = r;
+        QVERIFY(!byNode.count("far"));
+        QCOMPARE(byNode.size(), std::size_t(5));
+        QCOMPARE(byNode["s"].outcome, DeployResult::Outcome::Unchanged);
+        QCOMPARE(byNode["tap"].outcome, DeployResult::Outcome::Unchanged);
+        QCOMPARE(byNode["lone"].outcome, DeployResult::Outcome::Applied);
+        QCOMPARE(byNode["lone"].reason, std::string("stopped: moved to host 'h2'"));
+        QCOMPARE(stateOf(runtime, "lone"), NodeState::Remote);
+        QCOMPARE(stateOf(runtime, "tap"), NodeState::Running);
+        QCOMPARE(byNode["idle"].outcome, DeployResult::Outcome::Applied);
+        QCOMPARE(stateOf(runtime, "idle"), NodeState::Stopped);
+        QCOMPARE(byNode["busy"].outcome, DeployResult::Outcome::Failed);
+        QVERIFY(!byNode["busy"].reason.empty());
+        QCOMPARE(stateOf(runtime, "busy"), NodeState::Failed);
+        QCOMPARE(stateOf(runtime, "s"), NodeState::Running);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestRuntime)

@@ -53,12 +53,14 @@ const char* to_string(EventKind kind) noexcept {
             return "error";
         case EventKind::StateChanged:
             return "state-changed";
+        case EventKind::Control:
+            return "control";
     }
     return "unknown";
 }
 
 std::optional<EventKind> event_kind_from_string(std::string_view text) noexcept {
-    for (int k = 0; k <= static_cast<int>(EventKind::StateChanged); ++k) {
+    for (int k = 0; k <= static_cast<int>(EventKind::Control); ++k) {
         auto kind = static_cast<EventKind>(k);
         if (text == to_string(kind)) return kind;
     }

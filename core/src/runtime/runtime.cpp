@@ -49,6 +49,18 @@ const char* to_string(NodeState state) noexcept {
     return "unknown";
 }
 
+const char* to_string(DeployResult::Outcome outcome) noexcept {
+    switch (outcome) {
+        case DeployResult::Outcome::Applied:
+            return "applied";
+        case DeployResult::Outcome::Failed:
+            return "failed";
+        case DeployResult::Outcome::Unchanged:
+            return "unchanged";
+    }
+    return "unknown";
+}
+
 namespace {
 
 NodeState node_state_from_string(std::string_view text) {
@@ -555,6 +567,110 @@ struct Runtime::Impl {
         sync_slots();
     }
 
+    // Whether node `id` runs here in `t`.
+    bool local_in(const Topology& t, const Node& node) const {
+        return node.kind != NodeKind::External &&
+               (options.host.empty() || t.node_host(node) == options.host);
+    }
+
+    // What a node's configuration is made of, for deploy(): kind, host, properties, and each
+    // link touching it with its connect address (which follows the binder's endpoint and hosts).
+    static nlohmann::json node_signature(const Topology& t, const Node& node) {
+        nlohmann::json links = nlohmann::json::array();
+        for (const Link* link : t.links_of(node.id)) {
+            links.push_back({link->id, link->from.str(), link->to.str(), link->heartbeat_timeout,
+                             t.connect_address(*link)});
+        }
+        return {{"kind", static_cast<int>(node.kind)},
+                {"host", t.node_host(node)},
+                {"properties", node.properties},
+                {"links", links}};
+    }
+
+    std::vector<DeployResult> deploy(Topology next) {
+        using Outcome = DeployResult::Outcome;
+        std::lock_guard op(ops);
+        std::vector<std::string> gone;      // slots that disappear
+        std::vector<std::string> stopping;  // local nodes to stop (removed, moved, restarted)
+        std::vector<std::string> starting;  // to start once the new document is in
+        std::vector<DeployResult> results;
+        std::vector<DeployResult> removed;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& [id, slot] : slots) {
+                if (!next.find_node(id)) gone.push_back(id);
+            }
+            for (const auto& node : next.nodes()) {
+                if (!local_in(next, node)) continue;
+                const Node* old = topology.find_node(node.id);
+                auto slot = slots.find(node.id);
+                const bool active =
+                    slot != slots.end() &&
+                    (slot->second.instance || slot->second.state == NodeState::Waiting);
+                if (!old || !is_local(*old)) {
+                    starting.push_back(node.id);
+                    results.push_back({node.id, Outcome::Applied, "started: new on this host"});
+                } else if (node_signature(topology, *old) == node_signature(next, node)) {
+                    results.push_back({node.id, Outcome::Unchanged, {}});
+                } else if (active) {
+                    stopping.push_back(node.id);
+                    starting.push_back(node.id);
+                    results.push_back({node.id, Outcome::Applied, "restarted: changed"});
+                    // A bind endpoint that changed does not keep the port it had.
+                    for (const auto& port : port_specs(node.kind, node.properties)) {
+                        if (!port.binds) continue;
+                        if (old->kind != node.kind || old->property(port.endpoint_property) !=
+                                                          node.property(port.endpoint_property))
+                            slot->second.sticky.erase(port.name);
+                    }
+                } else {
+                    results.push_back({node.id, Outcome::Applied,
+                                       "changed: not running, takes it at its next start"});
+                    if (slot != slots.end()) slot->second.sticky.clear();
+                }
+            }
+            for (const auto& node : topology.nodes()) {
+                if (!is_local(node)) continue;
+                const Node* now = next.find_node(node.id);
+                if (now && local_in(next, *now)) continue;
+                const bool active =
+                    slots.at(node.id).instance || slots.at(node.id).state == NodeState::Waiting;
+                removed.push_back(
+                    {node.id, Outcome::Applied,
+                     std::string(active ? "stopped: " : "") +
+                         (now ? "moved to host '" + next.node_host(*now) + "'" : "removed")});
+                stopping.push_back(node.id);
+            }
+        }
+        if (!stopping.empty()) stop_locked(stopping);
+        std::vector<std::string> order;
+        {
+            std::lock_guard lock(mutex);
+            topology = std::move(next);
+            for (const auto& id : gone)
+                slots.erase(id);
+            sync_slots();
+            order = start_order(starting);
+        }
+        for (const auto& id : order)
+            start_with_waiting(id);
+        std::lock_guard lock(mutex);
+        for (auto& result : results) {
+            if (result.outcome == Outcome::Unchanged) continue;
+            if (std::find(starting.begin(), starting.end(), result.node) == starting.end())
+                continue;
+            const Slot& slot = slots.at(result.node);
+            if (slot.state == NodeState::Failed) {
+                result.outcome = Outcome::Failed;
+                result.reason = slot.reason;
+            } else if (slot.state == NodeState::Waiting) {
+                result.reason += "; " + slot.reason;
+            }
+        }
+        results.insert(results.end(), removed.begin(), removed.end());
+        return results;
+    }
+
     // ops held.
     void stop_locked(const std::vector<std::string>& ids) {
         std::vector<std::pair<std::string, std::unique_ptr<detail::NodeInstance>>> stopping;
@@ -844,6 +960,11 @@ void Runtime::update_topology(Topology topology) {
 void Runtime::set_secrets(Secrets secrets) {
     std::lock_guard lock(impl_->mutex);
     impl_->options.secrets = std::move(secrets);
+}
+
+std::vector<DeployResult> Runtime::deploy(Topology topology) {
+    refuse_errors(topology);
+    return impl_->deploy(std::move(topology));
 }
 
 const std::string& Runtime::host() const noexcept {

@@ -41,6 +41,7 @@ enum class EventKind {
     BadMessage,          // invalid input refused (not JSON, not UTF-8, multipart, ...)
     Error,               // anything else worth a human's eye
     StateChanged,        // a runtime node changed state (text: "running", "failed: <reason>")
+    Control,             // a runner's control call was carried out (text: what it did)
 };
 
 const char* to_string(EventKind kind) noexcept;

@@ -104,6 +104,17 @@ struct TapMessage {
     std::string preview;  // the first bytes (up to 256), as received
 };
 
+// What Runtime::deploy() did to one node of this runtime's host.
+struct DeployResult {
+    enum class Outcome { Applied, Failed, Unchanged };
+    std::string node;
+    Outcome outcome = Outcome::Unchanged;
+    // What was done ("started", "stopped: removed", "restarted: changed", ...) or, for
+    // Failed, why.
+    std::string reason;
+};
+const char* to_string(DeployResult::Outcome outcome) noexcept;  // "applied", "failed", ...
+
 struct RuntimeOptions {
     // Run the nodes of this host only; empty: every node of the document.
     std::string host;
@@ -134,6 +145,17 @@ class Runtime {
     // the configuration they started with; the new one applies when they next start. Nodes
     // that disappeared are stopped. Refused (ConfigError) when the new one has errors.
     void update_topology(Topology topology);
+    // Replaces the document and applies the difference to this host's nodes, in one control
+    // operation (no start or stop runs in between): nodes that are new here are started, nodes
+    // gone from here (removed, or moved to another host) are stopped, changed nodes that ran
+    // (or waited) are restarted with the new configuration, changed ones that did not run only
+    // take it for their next start, and the others keep running untouched (the same instance,
+    // bound endpoints and counters). A node changed when its kind, host or properties, or a
+    // link touching it (its ports, heartbeat timeout or connect address) differ; its name and
+    // position do not count. One result per node of this host in either document (new
+    // document order, then the removed ones). Refused (ConfigError, nothing changed) when the
+    // new document has errors.
+    std::vector<DeployResult> deploy(Topology topology);
     const std::string& host() const noexcept;
     // Replaces the passwords; nodes that start from now on use them (running ones keep theirs).
     void set_secrets(Secrets secrets);

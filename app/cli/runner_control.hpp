@@ -1,0 +1,63 @@
+// `zmqrpc run --control ENDPOINT`: a runner's control server, an RpcServer (pyzmqrpc's REQ/REP
+// protocol) whose functions drive the runtime, so that `zmqrpc call`, pyzmqrpc's ZmqRpcClient or
+// the Studio can look at it and deploy a new document without restarting it:
+//
+//   status               {"version", "revision", "host", "file", "uptime_seconds",
+//                         "nodes": [{"node", "state", "reason"}]}
+//   snapshot             the runtime snapshot, as --metrics publishes it
+//   start, stop          {"nodes": [ids]} (absent or empty: every node of this host);
+//                        answers the states of those nodes
+//   describe             {"revision", "topology": the document being run}
+//   deploy               {"topology": document, "revision": the revision it replaces}: the
+//                        document is parsed and validated (errors: refused, nothing changed),
+//                        a stale revision is refused naming the current one, then the
+//                        difference is applied to this host's nodes (Runtime::deploy) and the
+//                        document is kept in the deployed file. Answers {"revision",
+//                        "previous_revision", "deployed_file", "nodes": [{"node", "result":
+//                        "applied"|"failed"|"unchanged", "reason"}]}
+//
+// A refused call is a 463 answer whose text says why. Calls run on the server's thread, one at a
+// time; each control call that changes something publishes a "control" event on the runtime's
+// event bus (hence on --metrics and the runner's stderr).
+#pragma once
+
+#include "common.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace cli {
+
+// A document's revision: FNV-1a 64-bit of its canonical text (save_topology), as 16 lowercase
+// hex digits. Equal documents have equal revisions on every host.
+std::string topology_revision(const zmqrpc::Topology& topology);
+
+// Where a runner of `file` keeps what was deployed to it: FILE.deployed, next to it.
+std::filesystem::path deployed_path(const std::filesystem::path& file);
+
+struct ControlOptions {
+    std::string endpoint;       // REP endpoint to bind
+    zmqrpc::Security security;  // what control clients must present (none only when insecure)
+    std::string file;           // the topology file the runner was started with (for status)
+    std::filesystem::path deployed_file;
+};
+
+class RunnerControl {
+  public:
+    // Binds and starts serving; throws Failure{kCannotStart} when the endpoint cannot be bound.
+    RunnerControl(zmqrpc::Runtime& runtime, ControlOptions options);
+    ~RunnerControl();  // stops serving
+    RunnerControl(const RunnerControl&) = delete;
+    RunnerControl& operator=(const RunnerControl&) = delete;
+
+    std::string endpoint() const;  // as bound
+
+  private:
+    struct State;
+    std::shared_ptr<State> state_;
+    std::unique_ptr<zmqrpc::RpcServer> server_;
+};
+
+}  // namespace cli
