@@ -973,16 +973,10 @@ class SecurityEditor : public PropertyEditor {
     QString derivedPublicKey() const {
         const zmqrpc::KeyRef ref = currentKeyRef();
         if (ref.empty() || ref.key.empty()) return {};
-        const zmqrpc::Secrets secrets = lookupSecrets();
+        zmqrpc::CurveRef server;  // as connecting nodes find it: the same lookup
+        server.secret_key = ref;
         try {
-            if (secrets.has(ref)) return qs(secrets.resolve_key(ref).public_key);
-            if (ref.source == CredentialRef::Source::File) {
-                auto file = secrets.key_file(ref);
-                if (file.extension() == ".key_secret") file.replace_extension(".key");
-                std::error_code ec;
-                if (std::filesystem::exists(file, ec))
-                    return qs(zmqrpc::load_curve_public_file(file));
-            }
+            return qs(lookupSecrets().server_public_key(server, {}));
         } catch (const std::exception&) {
             // The hint says why (updateCurve); nothing is derived.
         }

@@ -4,6 +4,7 @@
 #include "zmqrpc/errors.hpp"
 #include "zmqrpc/protocol.hpp"
 
+#include "config_dir.hpp"
 #include "json_text.hpp"
 
 #include <sys/stat.h>
@@ -384,15 +385,7 @@ std::filesystem::path default_credentials_path() {
     if (const char* named = std::getenv("ZMQRPC_CREDENTIALS"); named != nullptr && *named != 0) {
         return named;
     }
-    std::filesystem::path config;
-    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg == '/') {
-        config = xdg;
-    } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != 0) {
-        config = std::filesystem::path(home) / ".config";
-    } else {
-        config = ".config";
-    }
-    return config / "zmqrpc" / "credentials.json";
+    return detail::config_dir() / "credentials.json";
 }
 
 // ---------------------------------------------------------------------------------------------

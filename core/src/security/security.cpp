@@ -3,6 +3,7 @@
 
 #include "zmqrpc/errors.hpp"
 
+#include "config_dir.hpp"
 #include "json_text.hpp"
 
 #include <zmq.h>
@@ -325,10 +326,7 @@ void write_curve_key_pair(const std::filesystem::path& directory, const std::str
     write_atomically(public_file, certificate_text(keys, false), 0644);
 }
 
-std::filesystem::path default_keys_dir() {
-    if (const char* named = std::getenv("ZMQRPC_KEYS"); named != nullptr && *named != 0) {
-        return named;
-    }
+std::filesystem::path detail::config_dir() {
     std::filesystem::path config;
     if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg != nullptr && *xdg == '/') {
         config = xdg;
@@ -337,7 +335,14 @@ std::filesystem::path default_keys_dir() {
     } else {
         config = ".config";
     }
-    return config / "zmqrpc" / "keys";
+    return config / "zmqrpc";
+}
+
+std::filesystem::path default_keys_dir() {
+    if (const char* named = std::getenv("ZMQRPC_KEYS"); named != nullptr && *named != 0) {
+        return named;
+    }
+    return detail::config_dir() / "keys";
 }
 
 std::vector<AuthorizedKey> load_authorized_keys(const std::filesystem::path& path) {
