@@ -555,12 +555,24 @@ struct Runtime::Impl {
         std::vector<std::string> gone;
         {
             std::lock_guard lock(mutex);
-            for (const auto& [id, slot] : slots) {
-                if (!next.find_node(id)) gone.push_back(id);
-            }
+            gone = slots_not_in(next);
         }
         if (!gone.empty()) stop_locked(gone);
         std::lock_guard lock(mutex);
+        adopt(std::move(next), gone);
+    }
+
+    // The slots whose node `next` does not have. Mutex held.
+    std::vector<std::string> slots_not_in(const Topology& next) const {
+        std::vector<std::string> gone;
+        for (const auto& [id, slot] : slots) {
+            if (!next.find_node(id)) gone.push_back(id);
+        }
+        return gone;
+    }
+
+    // Makes `next` the document; the slots `gone` (stopped already) go. Mutex held.
+    void adopt(Topology next, const std::vector<std::string>& gone) {
         topology = std::move(next);
         for (const auto& id : gone)
             slots.erase(id);
@@ -597,9 +609,7 @@ struct Runtime::Impl {
         std::vector<DeployResult> removed;
         {
             std::lock_guard lock(mutex);
-            for (const auto& [id, slot] : slots) {
-                if (!next.find_node(id)) gone.push_back(id);
-            }
+            gone = slots_not_in(next);
             for (const auto& node : next.nodes()) {
                 if (!local_in(next, node)) continue;
                 const Node* old = topology.find_node(node.id);
@@ -646,10 +656,7 @@ struct Runtime::Impl {
         std::vector<std::string> order;
         {
             std::lock_guard lock(mutex);
-            topology = std::move(next);
-            for (const auto& id : gone)
-                slots.erase(id);
-            sync_slots();
+            adopt(std::move(next), gone);
             order = start_order(starting);
         }
         for (const auto& id : order)
