@@ -2,22 +2,9 @@
 #include "runner_control.hpp"
 
 #include <algorithm>
-#include <cstdint>
-#include <cstdio>
 #include <stdexcept>
 
 namespace cli {
-
-std::string topology_revision(const zmqrpc::Topology& topology) {
-    std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64-bit offset basis
-    for (const unsigned char c : zmqrpc::save_topology(topology)) {
-        hash ^= c;
-        hash *= 1099511628211ULL;  // FNV prime
-    }
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-    return text;
-}
 
 std::filesystem::path deployed_path(const std::filesystem::path& file) {
     std::filesystem::path out = file;
@@ -76,10 +63,12 @@ struct RunnerControl::State {
         }
         const auto uptime =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
-        return {
-            {"version", zmqrpc::version()},     {"revision", topology_revision(runtime.topology())},
-            {"host", runtime.host()},           {"file", options.file},
-            {"uptime_seconds", uptime.count()}, {"nodes", nodes}};
+        return {{"version", zmqrpc::version()},
+                {"revision", zmqrpc::topology_revision(runtime.topology())},
+                {"host", runtime.host()},
+                {"file", options.file},
+                {"uptime_seconds", uptime.count()},
+                {"nodes", nodes}};
     }
 
     zmqrpc::json start_or_stop(const zmqrpc::json& parameters, bool start) const {
@@ -115,7 +104,7 @@ struct RunnerControl::State {
 
     zmqrpc::json describe() const {
         const auto topology = runtime.topology();
-        return {{"revision", topology_revision(topology)},
+        return {{"revision", zmqrpc::topology_revision(topology)},
                 {"topology", zmqrpc::json::parse(zmqrpc::save_topology(topology))}};
     }
 
@@ -127,7 +116,7 @@ struct RunnerControl::State {
         }
         auto given = parameters.find("revision");
         const auto current = runtime.topology();
-        const std::string current_revision = topology_revision(current);
+        const std::string current_revision = zmqrpc::topology_revision(current);
         if (given == parameters.end() || !given->is_string()) {
             throw std::invalid_argument(
                 "deploy: 'revision' must name the revision this document replaces (current: " +
@@ -171,7 +160,7 @@ struct RunnerControl::State {
         } catch (const zmqrpc::ConfigError& e) {
             throw std::invalid_argument(std::string("deploy: ") + e.what() + "; nothing changed");
         }
-        const std::string revision = topology_revision(next);
+        const std::string revision = zmqrpc::topology_revision(next);
         zmqrpc::json nodes = zmqrpc::json::array();
         std::size_t applied = 0, failed = 0, unchanged = 0;
         for (const auto& r : results) {

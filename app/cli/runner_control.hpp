@@ -4,6 +4,7 @@
 //
 //   status               {"version", "revision", "host", "file", "uptime_seconds",
 //                         "nodes": [{"node", "state", "reason"}]}
+//                        (revisions: zmqrpc::topology_revision)
 //   snapshot             the runtime snapshot, as --metrics publishes it
 //   start, stop          {"nodes": [ids]} (absent or empty: every node of this host);
 //                        answers the states of those nodes
@@ -29,10 +30,6 @@
 #include <string>
 
 namespace cli {
-
-// A document's revision: FNV-1a 64-bit of its canonical text (save_topology), as 16 lowercase
-// hex digits. Equal documents have equal revisions on every host.
-std::string topology_revision(const zmqrpc::Topology& topology);
 
 // Where a runner of `file` keeps what was deployed to it: FILE.deployed, next to it.
 std::filesystem::path deployed_path(const std::filesystem::path& file);

@@ -176,6 +176,7 @@ std::string format_status_table(const zmqrpc::RuntimeSnapshot& snapshot,
         switch (status.state) {
             case zmqrpc::NodeState::Failed:
             case zmqrpc::NodeState::Waiting:
+            case zmqrpc::NodeState::Unknown:
                 if (!status.reason.empty())
                     state = shorten(state + ": " + printable(status.reason), kReasonWidth);
                 break;

@@ -258,6 +258,9 @@ void NodeItem::updateFooter() {
             case NodeState::Stopped:
                 footer_ = QStringLiteral("stopped");
                 break;
+            case NodeState::Unknown:  // its host's runner is silent
+                footer_ = reason_.isEmpty() ? QStringLiteral("runner silent") : reason_;
+                break;
         }
     }
     const QFontMetricsF m(style::smallFont());

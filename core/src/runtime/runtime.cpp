@@ -45,6 +45,8 @@ const char* to_string(NodeState state) noexcept {
             return "remote";
         case NodeState::Waiting:
             return "waiting";
+        case NodeState::Unknown:
+            return "unknown";
     }
     return "unknown";
 }
@@ -65,7 +67,8 @@ namespace {
 
 NodeState node_state_from_string(std::string_view text) {
     for (auto s : {NodeState::Stopped, NodeState::Starting, NodeState::Running, NodeState::Stopping,
-                   NodeState::Failed, NodeState::External, NodeState::Remote, NodeState::Waiting}) {
+                   NodeState::Failed, NodeState::External, NodeState::Remote, NodeState::Waiting,
+                   NodeState::Unknown}) {
         if (text == to_string(s)) return s;
     }
     throw std::invalid_argument("unknown node state '" + std::string(text) + "'");
@@ -246,9 +249,22 @@ struct Runtime::Impl {
 
     // ---- helpers (mutex held)
 
-    bool is_local(const Node& node) const {
-        return node.kind != NodeKind::External &&
-               (options.host.empty() || topology.node_host(node) == options.host);
+    bool is_local(const Node& node) const { return local_in(topology, node); }
+
+    // Whether node `node` runs here in `t`.
+    bool local_in(const Topology& t, const Node& node) const {
+        if (node.kind == NodeKind::External) return false;
+        const std::string host = t.node_host(node);
+        return (options.host.empty() || host == options.host) &&
+               options.exclude_hosts.count(host) == 0;
+    }
+
+    // Why a node of host `host` is not run here.
+    std::string remote_reason(const std::string& host) const {
+        if (options.exclude_hosts.count(host) == 0) return "runs on host '" + host + "'";
+        const Host* h = topology.find_host(host);
+        if (h == nullptr || h->runner.empty()) return "runs on host '" + host + "', by its runner";
+        return "runs on host '" + host + "', by its runner at " + h->runner.control;
     }
 
     void set_state(Slot& slot, const std::string& id, NodeState state, std::string reason = {}) {
@@ -271,7 +287,7 @@ struct Runtime::Impl {
                 slot.state = NodeState::External;
             } else if (!is_local(node)) {
                 slot.state = NodeState::Remote;
-                slot.reason = "runs on host '" + topology.node_host(node) + "'";
+                slot.reason = remote_reason(topology.node_host(node));
             } else if (slot.state == NodeState::External || slot.state == NodeState::Remote) {
                 slot.state = NodeState::Stopped;
                 slot.reason.clear();
@@ -454,8 +470,13 @@ struct Runtime::Impl {
             if (node->kind == NodeKind::External)
                 throw ConfigError("node '" + id + "' is external: it runs elsewhere");
             if (!is_local(*node)) {
-                throw ConfigError("node '" + id + "' runs on host '" + topology.node_host(*node) +
-                                  "', not on '" + options.host + "'");
+                const std::string host = topology.node_host(*node);
+                if (options.exclude_hosts.count(host) != 0) {
+                    throw ConfigError("node '" + id + "' " + remote_reason(host) +
+                                      ", not by this runtime: stop it there");
+                }
+                throw ConfigError("node '" + id + "' runs on host '" + host + "', not on '" +
+                                  options.host + "'");
             }
         }
     }
@@ -545,6 +566,45 @@ struct Runtime::Impl {
         stop_locked(ids);
     }
 
+    // Replaces the excluded hosts in one control operation: the active nodes of newly
+    // excluded hosts are stopped first (Stopped events), then every slot whose locality changed
+    // is told (Remote, or Stopped again).
+    void set_excluded_hosts(std::set<std::string> hosts) {
+        std::lock_guard op(ops);
+        std::vector<std::string> stopping;
+        {
+            std::lock_guard lock(mutex);
+            for (const auto& node : topology.nodes()) {
+                if (!is_local(node) || hosts.count(topology.node_host(node)) == 0) continue;
+                const Slot& slot = slots.at(node.id);
+                if (slot.instance || slot.state == NodeState::Waiting ||
+                    slot.state == NodeState::Failed)
+                    stopping.push_back(node.id);
+            }
+        }
+        if (!stopping.empty()) stop_locked(stopping);
+        std::lock_guard lock(mutex);
+        options.exclude_hosts = std::move(hosts);
+        for (const auto& node : topology.nodes()) {
+            if (node.kind == NodeKind::External) continue;
+            Slot& slot = slots.at(node.id);
+            if (slot.instance) continue;  // local before and after: untouched
+            const bool local = is_local(node);
+            if (!local && slot.state != NodeState::Remote) {
+                // Its runner binds its own ports: a port kept from here would mislead the
+                // connectors of this runtime.
+                slot.sticky.clear();
+                set_state(slot, node.id, NodeState::Remote,
+                          remote_reason(topology.node_host(node)));
+            } else if (!local) {
+                slot.reason = remote_reason(topology.node_host(node));
+            } else if (slot.state == NodeState::Remote) {
+                set_state(slot, node.id, NodeState::Stopped);
+            }
+        }
+        sync_slots();  // nodes that waited for a binder of an excluded host stop waiting
+    }
+
     // Replaces the document in one control operation: the removed nodes are stopped (with their
     // Stopped events, outside the document mutex) and their slots erased before any other
     // operation (a start, a stop, another update) can run. Released in between, a start of a
@@ -577,12 +637,6 @@ struct Runtime::Impl {
         for (const auto& id : gone)
             slots.erase(id);
         sync_slots();
-    }
-
-    // Whether node `id` runs here in `t`.
-    bool local_in(const Topology& t, const Node& node) const {
-        return node.kind != NodeKind::External &&
-               (options.host.empty() || t.node_host(node) == options.host);
     }
 
     // What a node's configuration is made of, for deploy(): kind, host, properties, and each
@@ -967,6 +1021,15 @@ void Runtime::update_topology(Topology topology) {
 void Runtime::set_secrets(Secrets secrets) {
     std::lock_guard lock(impl_->mutex);
     impl_->options.secrets = std::move(secrets);
+}
+
+void Runtime::set_excluded_hosts(std::set<std::string> hosts) {
+    impl_->set_excluded_hosts(std::move(hosts));
+}
+
+std::set<std::string> Runtime::excluded_hosts() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->options.exclude_hosts;
 }
 
 std::vector<DeployResult> Runtime::deploy(Topology topology) {

@@ -716,6 +716,13 @@ std::string Topology::node_host(const Node& node) const {
     return node.host.empty() ? std::string(kDefaultHost) : node.host;
 }
 
+const Host* Topology::find_host(std::string_view name) const {
+    for (const Host& h : hosts_) {
+        if (h.name == name) return &h;
+    }
+    return nullptr;
+}
+
 const Node* Topology::find_node(std::string_view id) const {
     for (const Node& n : nodes_) {
         if (n.id == id) return &n;

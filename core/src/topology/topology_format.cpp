@@ -15,11 +15,13 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 namespace zmqrpc {
@@ -118,6 +120,45 @@ PortAt split_port(const njson& value) {
     return {text.substr(0, dot), text.substr(dot + 1), true};
 }
 
+// A host's runner: {"control", "metrics", "server_key", "security"}, all optional here
+// (validate() says which combinations cannot work). A literal secret is refused as in a node's
+// properties.
+Runner load_runner(Loader& loader, const njson& value, const std::string& path) {
+    Runner runner;
+    if (!value.is_object()) {
+        loader.error(path, "expected an object, got " + json_type_name(value));
+        return runner;
+    }
+    loader.unknown_keys(value, path, {"control", "metrics", "server_key", "security"});
+    runner.control = loader.string_member(value, "control", path);
+    runner.metrics = loader.string_member(value, "metrics", path);
+    runner.server_key = loader.string_member(value, "server_key", path);
+    if (auto security = value.find("security"); security != value.end()) {
+        try {
+            runner.security = SecurityRef::from_json(*security);
+        } catch (const std::invalid_argument& e) {
+            loader.error(path + ".security", e.what());
+        }
+    }
+    return runner;
+}
+
+// The runner member of a host line, or "" for a host without one.
+std::string runner_text(const Runner& runner) {
+    std::vector<std::string> members;
+    if (!runner.control.empty()) members.push_back("\"control\": " + quote(runner.control));
+    if (!runner.metrics.empty()) members.push_back("\"metrics\": " + quote(runner.metrics));
+    if (!runner.server_key.empty()) {
+        members.push_back("\"server_key\": " + quote(runner.server_key));
+    }
+    if (!runner.security.none()) {
+        members.push_back("\"security\": " + runner.security.to_json().dump(
+                                                 -1, ' ', false, njson::error_handler_t::replace));
+    }
+    if (members.empty()) return {};
+    return ", \"runner\": {" + join(members, ", ") + "}";
+}
+
 void load_hosts(Loader& loader, const njson& hosts, Topology& topology) {
     if (!hosts.is_array()) {
         loader.error("hosts", "expected an array, got " + json_type_name(hosts));
@@ -132,10 +173,13 @@ void load_hosts(Loader& loader, const njson& hosts, Topology& topology) {
             loader.error(path, "expected an object, got " + json_type_name(h));
             continue;
         }
-        loader.unknown_keys(h, path, {"name", "address"});
+        loader.unknown_keys(h, path, {"name", "address", "runner"});
         Host host;
         host.name = loader.string_member(h, "name", path);
         host.address = loader.string_member(h, "address", path);
+        if (auto runner = h.find("runner"); runner != h.end()) {
+            host.runner = load_runner(loader, *runner, path + ".runner");
+        }
         if (!h.contains("name")) {
             loader.error(path + ".name", "missing");
             continue;
@@ -391,6 +435,7 @@ std::string save_topology(const Topology& topology) {
         for (const Host& h : topology.hosts()) {
             std::string line = "    {\"name\": " + quote(h.name);
             if (!h.address.empty()) line += ", \"address\": " + quote(h.address);
+            line += runner_text(h.runner);
             hosts.push_back(line + "}");
         }
         root.push_back("\"hosts\": [\n" + join(hosts, ",\n") + "\n  ]");
@@ -433,6 +478,17 @@ std::string save_topology(const Topology& topology) {
     for (std::string& m : root)
         m = "  " + m;
     return "{\n" + join(root, ",\n") + "\n}\n";
+}
+
+std::string topology_revision(const Topology& topology) {
+    std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a 64-bit offset basis
+    for (const unsigned char c : save_topology(topology)) {
+        hash ^= c;
+        hash *= 1099511628211ULL;  // FNV prime
+    }
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return text;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // mutations refuse what is structurally wrong; what a user passes through while editing (missing
 // endpoints, two binds on one port, credentials on one side only) is reported here.
 #include "zmqrpc/endpoint.hpp"
+#include "zmqrpc/security.hpp"
 #include "zmqrpc/topology.hpp"
 
 #include "topology_internal.hpp"
@@ -25,7 +26,8 @@ std::string Problem::str() const {
     std::string out = to_string(severity);
     out += ": ";
     std::string place;
-    if (!node.empty()) place = "node '" + node + "'";
+    if (!host.empty()) place = "host '" + host + "'";
+    if (!node.empty()) place += (place.empty() ? "" : ", ") + std::string("node '") + node + "'";
     if (!link.empty()) place += (place.empty() ? "" : ", ") + std::string("link '") + link + "'";
     if (!property.empty()) place += (place.empty() ? "(" : " (") + property + ")";
     if (!place.empty()) out += place + ": ";
@@ -161,6 +163,8 @@ class Validator {
     std::vector<Problem> run() {
         std::vector<Bind> binds;
         std::vector<std::pair<const Node*, std::string>> stores;
+        for (const Host& host : t_.hosts())
+            check_runner(host);
         for (const Node& node : t_.nodes()) {
             check_node(node);
             check_binds(node, binds);
@@ -180,6 +184,55 @@ class Validator {
              std::string text) {
         problems_.push_back(
             {severity, std::move(node), std::move(link), std::move(property), std::move(text)});
+    }
+
+    void add_host(const Host& host, std::string property, std::string text) {
+        Problem p{Severity::Error, {}, {}, std::move(property), std::move(text)};
+        p.host = host.name;
+        problems_.push_back(std::move(p));
+    }
+
+    // 11. A host's runner, as the Studio reaches it: a control endpoint it can connect to, and
+    // security that a handshake with it can pass (CURVE needs the runner's public key; PLAIN
+    // and none have no use for one).
+    void check_runner(const Host& host) {
+        const Runner& r = host.runner;
+        if (r.control.empty()) {
+            if (!r.metrics.empty() || !r.server_key.empty() || !r.security.none()) {
+                add_host(host, "runner.control",
+                         "the runner has no control endpoint: its metrics, server_key and "
+                         "security say how to reach a control endpoint; give it (\"control\": "
+                         "\"tcp://HOST:PORT\")");
+            }
+            return;
+        }
+        auto connectable = [&](const std::string& endpoint, const char* what) {
+            if (endpoint.empty()) return;
+            try {
+                parse_endpoint(endpoint, false);
+            } catch (const ConfigError& e) {
+                add_host(host, std::string("runner.") + what,
+                         std::string("the Studio connects to the runner's ") + what +
+                             " endpoint: " + e.what());
+            }
+        };
+        connectable(r.control, "control");
+        connectable(r.metrics, "metrics");
+        const bool curve = r.security.mechanism() == Security::Mechanism::Curve;
+        if (!r.server_key.empty()) {
+            if (auto problem = check_curve_key(r.server_key)) {
+                add_host(host, "runner.server_key", "not the runner's Z85 public key: " + *problem);
+            } else if (!curve) {
+                add_host(host, "runner.server_key",
+                         std::string("a server key is for CURVE, but the runner's security is ") +
+                             (r.security.none() ? "none" : "PLAIN") +
+                             ": set CURVE security or remove the key");
+            }
+        } else if (curve) {
+            add_host(host, "runner.server_key",
+                     "CURVE needs the runner's public key (server_key; `zmqrpc keygen` printed "
+                     "it for the runner's control key)");
+        }
     }
 
     // 1. Required properties, types, ranges, endpoint syntax.

@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,9 @@ enum class NodeState {
     // running yet: it starts by itself as soon as that node does (`reason` names it). stop()
     // cancels the wait.
     Waiting,
+    // The Studio cannot tell: the runner of its host is silent (no snapshot, no answer). Only
+    // the Studio sets it, on the nodes of a host whose runner it watches; a Runtime never does.
+    Unknown,
 };
 const char* to_string(NodeState state) noexcept;  // "stopped", "starting", ...
 
@@ -128,6 +132,9 @@ struct RuntimeOptions {
     // {"type": "snapshot", "snapshot": {...}} and {"type": "event", "event": {...}}. Empty: no.
     std::string metrics_bind;
     Security metrics_security;
+    // Hosts whose nodes this runtime does not run: a runner of theirs does (the Studio leaves a
+    // host with a runner attached to it). Their nodes are Remote, as those of another host.
+    std::set<std::string> exclude_hosts;
 };
 
 class Runtime {
@@ -159,13 +166,20 @@ class Runtime {
     const std::string& host() const noexcept;
     // Replaces the passwords; nodes that start from now on use them (running ones keep theirs).
     void set_secrets(Secrets secrets);
+    // Replaces RuntimeOptions::exclude_hosts in one control operation: the running or waiting
+    // nodes of newly excluded hosts are stopped (with their Stopped events) and become Remote;
+    // the nodes of hosts no longer excluded become Stopped (startable). The nodes of the other
+    // hosts are untouched.
+    void set_excluded_hosts(std::set<std::string> hosts);
+    std::set<std::string> excluded_hosts() const;
 
-    // The nodes this runtime launches (those of its host, externals excluded).
+    // The nodes this runtime launches (those of its host, externals and excluded hosts left
+    // out).
     std::vector<std::string> local_nodes() const;
-    // Starts the given nodes (binders first); ids of other hosts or externals are refused with
-    // ConfigError before anything starts. Failures of single nodes are states, not exceptions.
-    // A node whose binder (here, port chosen at bind time) has not bound yet is Waiting, and
-    // starts when that binder does, by whichever start() starts it.
+    // Starts the given nodes (binders first); ids of other or excluded hosts, or externals, are
+    // refused with ConfigError before anything starts. Failures of single nodes are states, not
+    // exceptions. A node whose binder (here, port chosen at bind time) has not bound yet is
+    // Waiting, and starts when that binder does, by whichever start() starts it.
     void start(const std::vector<std::string>& ids);
     // Stops running nodes and cancels waiting ones; a failed one becomes Stopped.
     void stop(const std::vector<std::string>& ids);

@@ -111,9 +111,24 @@ struct Point {
     bool operator==(const Point&) const = default;
 };
 
+// The runner that runs a host's nodes (`zmqrpc run --host H --control ...`), as the Studio
+// reaches it. Empty control: no runner; the Studio runs the host's nodes itself.
+// In the file, a host's "runner": {"control": ..., "metrics": ..., "server_key": ...,
+// "security": SecurityRef JSON}, only the members that are not empty.
+struct Runner {
+    std::string control;     // the runner's control endpoint, as the Studio connects to it
+    std::string metrics;     // its --metrics endpoint; empty: none (snapshots polled)
+    std::string server_key;  // Z85 public key of the runner (CURVE); empty for PLAIN/none
+    SecurityRef security;    // what the Studio presents: PLAIN credentials ref, or
+                             // {"curve": {"secret_key": ref}} (absent secret: ephemeral)
+    bool empty() const noexcept { return control.empty(); }
+    bool operator==(const Runner&) const = default;
+};
+
 struct Host {
     std::string name;     // as nodes name it
     std::string address;  // how other hosts reach it (IP or DNS name); empty: the name itself
+    Runner runner = {};   // empty: the Studio runs this host's nodes itself
     bool operator==(const Host&) const = default;
 };
 
@@ -196,6 +211,8 @@ class Topology {
     std::vector<std::string> host_names() const;
     // The host a node runs on ("local" when it names none).
     std::string node_host(const Node& node) const;
+    // The host list's entry named `name`, or null.
+    const Host* find_host(std::string_view name) const;
 
     const std::vector<Node>& nodes() const noexcept { return nodes_; }
     const std::vector<Link>& links() const noexcept { return links_; }
@@ -287,6 +304,10 @@ Topology load_topology_file(const std::filesystem::path& path);
 std::string save_topology(const Topology& topology);
 // Writes atomically (temporary file + rename). Throws ConfigError when it cannot.
 void save_topology_file(const Topology& topology, const std::filesystem::path& path);
+// A document's revision: FNV-1a 64-bit of its canonical text (save_topology), as 16 lowercase
+// hex digits. Equal documents have equal revisions on every host (a runner's control endpoint
+// names the revision it runs; a deploy names the one it replaces).
+std::string topology_revision(const Topology& topology);
 
 // ---------------------------------------------------------------------------------------------
 // Validation
@@ -300,7 +321,10 @@ struct Problem {
     std::string link;      // the link concerned, or empty
     std::string property;  // the property concerned ("bind", "heartbeat_timeout"), or empty
     std::string text;
-    // "error: node 'site-proxy' (queue_capacity): must be at least 1"
+    // The host concerned (its entry in the host list: "runner.control", ...), or empty.
+    std::string host = {};
+    // "error: node 'site-proxy' (queue_capacity): must be at least 1",
+    // "error: host 'edge' (runner.control): ..."
     std::string str() const;
 };
 
