@@ -28,12 +28,24 @@ class Child {
 
     void start(const QStringList& args,
                const std::optional<QProcessEnvironment>& env = std::nullopt) {
+        startWith({}, args, env);
+    }
+    // The CLI started through `prefix`, a program and its arguments that run the rest of the
+    // command line (e.g. {"ip", "netns", "exec", NAME}: on another host of a HostNetwork, see
+    // multihost.hpp). An empty prefix is start().
+    void startWith(const QStringList& prefix, const QStringList& args,
+                   const std::optional<QProcessEnvironment>& env = std::nullopt) {
         args_ = args;
         if (env) process_.setProcessEnvironment(*env);
         // Should this test process die without running destructors (a crash, the CTest
-        // timeout), the kernel kills the child too.
+        // timeout), the kernel kills the child too (PR_SET_PDEATHSIG survives the prefix's exec).
         process_.setChildProcessModifier([] { ::prctl(PR_SET_PDEATHSIG, SIGKILL); });
-        process_.start(QStringLiteral(ZMQRPC_CLI), args);
+        if (prefix.isEmpty()) {
+            process_.start(QStringLiteral(ZMQRPC_CLI), args);
+        } else {
+            process_.start(prefix.front(),
+                           prefix.mid(1) + QStringList{QStringLiteral(ZMQRPC_CLI)} + args);
+        }
         process_.closeWriteChannel();
     }
     bool waitStarted(int ms = 3000) { return process_.waitForStarted(ms); }

@@ -38,10 +38,14 @@
 #include <QStringList>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
 #include <vector>
 
 namespace testutil {
@@ -131,6 +135,43 @@ class HostNetwork {
     // What was made, to remove.
     bool bridgeMade_ = false;
     std::vector<bool> nsMade_, vethMade_;
+
+    // An exclusive flock on a file in /run/lock (or /tmp), waited for at most 10 s.
+    class SetUpLock {
+      public:
+        SetUpLock() {
+            for (const char* path :
+                 {"/run/lock/zmqrpc-test-hostnetwork.lock", "/tmp/zmqrpc-test-hostnetwork.lock"}) {
+                fd_ = ::open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd_ >= 0) break;
+            }
+            if (fd_ < 0) {
+                why_ = QStringLiteral("cannot open a lock file in /run/lock or /tmp");
+                return;
+            }
+            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+                if (std::chrono::steady_clock::now() >= deadline) {
+                    why_ = QStringLiteral("another test held the set-up lock for 10 s");
+                    return;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            held_ = true;
+        }
+        SetUpLock(const SetUpLock&) = delete;
+        SetUpLock& operator=(const SetUpLock&) = delete;
+        ~SetUpLock() {
+            if (fd_ >= 0) ::close(fd_);  // releases the lock
+        }
+        bool held() const { return held_; }
+        QString why() const { return why_; }
+
+      private:
+        int fd_ = -1;
+        bool held_ = false;
+        QString why_;
+    };
 
     bool valid(int i) const { return ok() && i >= 0 && i < hosts_; }
     QString nsName(int i) const { return QStringLiteral("zr%1-%2").arg(pid_).arg(i); }
@@ -225,6 +266,10 @@ class HostNetwork {
             ip_ = QStandardPaths::findExecutable(
                 QStringLiteral("ip"), {QStringLiteral("/usr/sbin"), QStringLiteral("/sbin")});
         if (ip_.isEmpty()) return QStringLiteral("no `ip` command (iproute2) on PATH");
+        // One set-up at a time on this machine: two test processes would otherwise both find the
+        // same /24 free before either has taken it.
+        SetUpLock lock;
+        if (!lock.held()) return lock.why();
         removeLeftovers();
         const int k = freeSubnet();
         if (k < 0) return QStringLiteral("no free /24 in 10.77.0.0/16 (or `ip addr` failed)");
