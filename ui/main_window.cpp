@@ -11,7 +11,9 @@
 #include "panels/palette_widget.hpp"
 #include "panels/problems_widget.hpp"
 #include "runtime/client_security.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
+
+#include <zmqrpc/endpoint.hpp>
 #include "runtime/secret_store.hpp"
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
@@ -65,7 +67,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowIcon(QIcon(QStringLiteral(":/studio/zmqrpc-studio.svg")));
     doc_ = new EditorDocument(this);
-    runtime_ = new RuntimeController(this);
+    runtime_ = new RuntimeHub(this);
     secrets_ = new SecretStore(this);
     scene_ = new GraphScene(doc_, runtime_, this);
     view_ = new GraphView(scene_, this);
@@ -242,7 +244,7 @@ void MainWindow::createActions() {
     a = makeAction("run.stopAll", tr("S&top All"), QKeySequence(Qt::SHIFT | Qt::Key_F5));
     a->setIcon(QIcon::fromTheme("media-playback-stop", s->standardIcon(QStyle::SP_MediaStop)));
     a->setToolTip(tr("Stop every running node (Shift+F5)"));
-    connect(a, &QAction::triggered, runtime_, &RuntimeController::stopAll);
+    connect(a, &QAction::triggered, runtime_, &RuntimeSource::stopAll);
     a = makeAction("run.startSelected", tr("Start &Selected"), QKeySequence(Qt::Key_F6));
     a->setIcon(s->standardIcon(QStyle::SP_MediaSeekForward));
     a->setToolTip(tr("Start the selected nodes (F6)"));
@@ -260,6 +262,27 @@ void MainWindow::createActions() {
         QStringList ids = scene_->selectedNodeIds();
         if (!ids.isEmpty()) runtime_->stop(ids);
     });
+
+    a = makeAction("run.connectRunners", tr("&Connect to Runners"),
+                   QKeySequence(Qt::CTRL | Qt::Key_R));
+    a->setIcon(QIcon::fromTheme("network-connect", s->standardIcon(QStyle::SP_DriveNetIcon)));
+    a->setToolTip(
+        tr("Attach to the runner of every host that names one (Hosts table): their "
+           "nodes show the runner's state, and start, stop and deploy go to it "
+           "(Ctrl+R)"));
+    connect(a, &QAction::triggered, this, &MainWindow::connectRunners);
+    a = makeAction("run.disconnectRunners", tr("&Disconnect from Runners"), {});
+    a->setToolTip(
+        tr("Detach from the runners (they keep running); this Studio runs every "
+           "host's nodes again"));
+    connect(a, &QAction::triggered, this, [this] { runtime_->disconnectRunners(); });
+    a = makeAction("run.deploy", tr("&Deploy to Runners"), QKeySequence(Qt::CTRL | Qt::Key_D));
+    a->setIcon(QIcon::fromTheme("document-send", s->standardIcon(QStyle::SP_ArrowUp)));
+    a->setToolTip(
+        tr("Send this document to every connected runner: each starts its new nodes, "
+           "stops removed ones, restarts changed ones and leaves the rest running "
+           "(Ctrl+D)"));
+    connect(a, &QAction::triggered, this, &MainWindow::deployToRunners);
 }
 
 void MainWindow::createMenus() {
@@ -302,6 +325,9 @@ void MainWindow::createMenus() {
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     for (const char* n : std::initializer_list<const char*>{
              "run.startAll", "run.stopAll", "run.startSelected", "run.stopSelected"})
+        run->addAction(action(n));
+    run->addSeparator();
+    for (const char* n : {"run.connectRunners", "run.disconnectRunners", "run.deploy"})
         run->addAction(action(n));
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
@@ -449,12 +475,17 @@ void MainWindow::connectDocument() {
         syncSelection();
         updateActions();
     });
-    connect(runtime_, &RuntimeController::snapshotUpdated, this, [this] {
+    connect(runtime_, &RuntimeSource::snapshotUpdated, this, [this] {
         updateStatus();
         updateActions();
     });
-    connect(runtime_, &RuntimeController::busyChanged, this, &MainWindow::updateActions);
-    connect(runtime_, &RuntimeController::operationFailed, this,
+    connect(runtime_, &RuntimeSource::busyChanged, this, &MainWindow::updateActions);
+    connect(runtime_, &RuntimeHub::runnersChanged, this, [this] {
+        updateStatus();
+        updateActions();
+    });
+    connect(runtime_, &RuntimeHub::deployFinished, this, &MainWindow::deployReported);
+    connect(runtime_, &RuntimeSource::operationFailed, this,
             [this](const QString& message) { statusBar()->showMessage(message, 10000); });
     connect(secrets_, &SecretStore::stored, this,
             [this] { runtime_->setSecrets(currentSecrets()); });
@@ -584,6 +615,61 @@ void MainWindow::pushTopologyToRuntime() {
     runtime_->setTopology(doc_->topology());
 }
 
+void MainWindow::connectRunners() {
+    pushTopologyToRuntime();
+    const QStringList hosts = runtime_->connectRunners();
+    statusBar()->showMessage(hosts.isEmpty()
+                                 ? tr("No runner attached: name one in the Hosts table")
+                                 : tr("Attached to the runners of %1").arg(hosts.join(", ")),
+                             8000);
+}
+
+void MainWindow::deployToRunners() {
+    pushTopologyToRuntime();
+    deployLines_.clear();
+    deployWaiting_ = runtime_->runnerHosts();
+    if (runtime_->deploy() == 0) {
+        deployWaiting_.clear();
+        return;  // operationFailed said why
+    }
+    statusBar()->showMessage(tr("Deploying to %1 …").arg(deployWaiting_.join(", ")), 8000);
+}
+
+void MainWindow::deployReported(const RunnerDeployReport& report) {
+    if (!deployWaiting_.removeOne(report.host)) return;  // not ours (an old deploy)
+    QString line = tr("%1: %2").arg(
+        report.host, report.refused ? tr("refused: %1").arg(report.message) : report.message);
+    for (const auto& n : report.nodes) {
+        if (n.outcome == zmqrpc::DeployResult::Outcome::Unchanged) continue;
+        line +=
+            QStringLiteral("\n    %1 %2%3")
+                .arg(QString::fromStdString(n.node), QString::fromLatin1(to_string(n.outcome)),
+                     n.reason.empty() ? QString()
+                                      : QStringLiteral(": ") + QString::fromStdString(n.reason));
+    }
+    deployLines_ << line;
+    if (!deployWaiting_.isEmpty()) return;
+    bool bad = false;
+    for (const auto& [host, r] : runtime_->deployReports().toStdMap())
+        bad = bad || r.refused || r.failed() > 0;
+    // Not modal: the canvas keeps updating (and marks failed nodes) while it is open.
+    auto* box = findChild<QMessageBox*>(QStringLiteral("deployResults"));
+    if (box == nullptr) {
+        box = new QMessageBox(this);
+        box->setObjectName(QStringLiteral("deployResults"));
+        box->setWindowTitle(tr("Deploy"));
+        box->setStandardButtons(QMessageBox::Close);
+        box->setModal(false);
+    }
+    box->setIcon(bad ? QMessageBox::Warning : QMessageBox::Information);
+    box->setText(bad ? tr("The deploy did not apply everywhere.") : tr("Deployed."));
+    box->setInformativeText(deployLines_.join(QLatin1Char('\n')));
+    box->show();
+    statusBar()->showMessage(bad ? tr("Deploy: not applied everywhere (see the results)")
+                                 : tr("Deployed to every runner"),
+                             8000);
+}
+
 void MainWindow::syncSelection() {
     const QStringList nodes = scene_->selectedNodeIds();
     const QStringList links = scene_->selectedLinkIds();
@@ -608,6 +694,20 @@ void MainWindow::syncSelection() {
         if (const auto* status = runtime_->snapshot().link(link->id)) endpoint = status->endpoint;
         if (endpoint.empty() || endpoint.find(":*") != std::string::npos)
             endpoint = doc_->topology().connect_address(*link);
+        // The subscriber's address is the one its own host uses (127.0.0.1 when the publisher
+        // runs beside it); this Studio reaches a publisher a runner runs at its host's address.
+        if (!endpoint.empty() && runtime_->nodeAddress(QString::fromStdString(link->from.node)) !=
+                                     QStringLiteral("127.0.0.1")) {
+            try {
+                zmqrpc::Endpoint parsed = zmqrpc::parse_endpoint(endpoint, true);
+                if (parsed.transport == zmqrpc::Endpoint::Transport::Tcp) {
+                    parsed.host = runtime_->nodeAddress(QString::fromStdString(link->from.node))
+                                      .toStdString();
+                    endpoint = parsed.str();
+                }
+            } catch (const std::exception&) {
+            }
+        }
         if (endpoint.empty() || endpoint.find(":*") != std::string::npos) return;
         // The tap presents what the link's subscriber presents.
         zmqrpc::Security security;
@@ -644,6 +744,12 @@ void MainWindow::updateActions() {
     action("edit.cut")->setEnabled(hasSelection || !scene_->selectedLinkIds().isEmpty());
     action("edit.duplicate")->setEnabled(hasSelection);
     action("edit.delete")->setEnabled(hasSelection || !scene_->selectedLinkIds().isEmpty());
+    bool anyRunner = false;
+    for (const auto& h : doc_->topology().hosts())
+        anyRunner = anyRunner || !h.runner.empty();
+    action("run.connectRunners")->setEnabled(anyRunner);
+    action("run.disconnectRunners")->setEnabled(runtime_->attached());
+    action("run.deploy")->setEnabled(!runtime_->runnerHosts().isEmpty());
 }
 
 void MainWindow::updateStatus() {
@@ -655,7 +761,7 @@ void MainWindow::updateStatus() {
                                : tr("%1 error(s), %2 warning(s)").arg(errors).arg(warnings));
     // The document's nodes, from the first screen on; their states once the runtime has them.
     // External nodes are never launched, nodes of another host run there: neither counts.
-    int running = 0, failed = 0, waiting = 0, total = 0;
+    int running = 0, failed = 0, waiting = 0, unknown = 0, total = 0;
     const zmqrpc::RuntimeSnapshot& snapshot = runtime_->snapshot();
     for (const auto& node : doc_->topology().nodes()) {
         if (node.kind == zmqrpc::NodeKind::External) continue;
@@ -666,11 +772,23 @@ void MainWindow::updateStatus() {
         if (state == zmqrpc::NodeState::Running) ++running;
         if (state == zmqrpc::NodeState::Failed) ++failed;
         if (state == zmqrpc::NodeState::Waiting) ++waiting;
+        if (state == zmqrpc::NodeState::Unknown) ++unknown;
     }
     QString text = total == 1 ? tr("%1 of 1 node running").arg(running)
                               : tr("%1 of %2 nodes running").arg(running).arg(total);
     if (waiting) text += tr(", %1 waiting").arg(waiting);
     if (failed) text += tr(", %1 failed").arg(failed);
+    if (unknown) text += tr(", %1 unknown").arg(unknown);
+    const QStringList hosts = runtime_->runnerHosts();
+    if (!hosts.isEmpty()) {
+        QStringList silent;
+        for (const QString& h : hosts) {
+            if (runtime_->runner(h)->silent()) silent << h;
+        }
+        text += silent.isEmpty()
+                    ? tr(" · %n runner(s) connected", nullptr, static_cast<int>(hosts.size()))
+                    : tr(" · runner(s) silent: %1").arg(silent.join(QStringLiteral(", ")));
+    }
     if (runtime_->isBusy()) text += tr(" …");
     runLabel_->setText(text);
 }

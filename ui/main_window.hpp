@@ -42,7 +42,8 @@ class InspectorWidget;
 class TapWidget;
 class PaletteWidget;
 class ProblemsWidget;
-class RuntimeController;
+class RuntimeHub;
+struct RunnerDeployReport;
 class SecretStore;
 
 class MainWindow : public QMainWindow {
@@ -64,7 +65,7 @@ class MainWindow : public QMainWindow {
     HeartbeatMonitorWidget* heartbeats() const { return heartbeats_; }
     AlertsWidget* alerts() const { return alerts_; }
     ChartsWidget* charts() const { return charts_; }
-    RuntimeController* runtime() const { return runtime_; }
+    RuntimeHub* runtime() const { return runtime_; }
     SecretStore* secrets() const { return secrets_; }
     // Every action by its object name ("file.save", "run.startAll", ...), for tests and menus.
     QAction* action(const QString& name) const;
@@ -121,6 +122,9 @@ class MainWindow : public QMainWindow {
     void rebuildRecentMenu();
     void exportImage(bool svg);
     void pushTopologyToRuntime();
+    void connectRunners();
+    void deployToRunners();
+    void deployReported(const RunnerDeployReport& report);
     void askMissingPasswords(const QStringList& ids);
     QMessageBox::StandardButton ask(const QString& title, const QString& text,
                                     QMessageBox::StandardButtons buttons);
@@ -130,7 +134,7 @@ class MainWindow : public QMainWindow {
                         const QString& icon = {});
 
     EditorDocument* doc_ = nullptr;
-    RuntimeController* runtime_ = nullptr;
+    RuntimeHub* runtime_ = nullptr;
     SecretStore* secrets_ = nullptr;
     GraphScene* scene_ = nullptr;
     GraphView* view_ = nullptr;
@@ -155,7 +159,10 @@ class MainWindow : public QMainWindow {
     Prompt prompt_;
     FileChooser chooseFile_;
     PasswordPrompt passwordPrompt_;
-    QHash<QString, QString> sessionPasswords_;  // by CredentialRef::source_text()
+    QHash<QString, QString> sessionPasswords_;
+    QStringList deployWaiting_;  // hosts whose deploy answer has not come yet
+    QStringList deployLines_;    // what the answers said, for the results box  // by
+                                 // CredentialRef::source_text()
 };
 
 // The program: parses the command line (`zmqrpc-studio [FILE] [--start]`), opens FILE, or

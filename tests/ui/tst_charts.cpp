@@ -8,7 +8,7 @@
 #include "charts/charts_widget.hpp"
 #include "charts/heartbeat_timeline.hpp"
 #include "charts/metric_history.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "studio_testutil.hpp"
 
 #include <zmqrpc/rpc_client.hpp>

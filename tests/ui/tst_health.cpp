@@ -10,7 +10,7 @@
 #include "health/alert_rules.hpp"
 #include "health/alerts_widget.hpp"
 #include "health/heartbeat_monitor.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "studio_testutil.hpp"
 #include "testutil.hpp"
 

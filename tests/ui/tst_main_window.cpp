@@ -15,7 +15,7 @@
 #include "panels/inspector_widget.hpp"
 #include "panels/palette_widget.hpp"
 #include "panels/property_editors.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
 #include "scene/link_item.hpp"

@@ -11,7 +11,7 @@
 #include "monitor/latency_histogram.hpp"
 #include "monitor/tap_model.hpp"
 #include "monitor/tap_widget.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 
 #include <zmqrpc/diagnostics.hpp>
 #include <zmqrpc/protocol.hpp>

@@ -8,7 +8,7 @@
 #include "panels/palette_widget.hpp"
 #include "panels/problems_widget.hpp"
 #include "panels/property_editors.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "runtime/secret_store.hpp"
 
 #include <zmqrpc/proxy.hpp>

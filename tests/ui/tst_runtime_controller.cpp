@@ -2,7 +2,7 @@
 // snapshots at least twice a second, events, taps, one node stopped, a node added while running,
 // refusals (a topology with errors, unknown and external ids), secret keys given after a failed
 // start, calls that only queue, and a destructor that stops everything in bounded time.
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "studio_testutil.hpp"
 #include "testutil.hpp"
 

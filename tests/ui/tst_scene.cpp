@@ -5,7 +5,7 @@
 #include "testutil.hpp"
 
 #include "document/editor_document.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "scene/graph_scene.hpp"
 #include "scene/graph_view.hpp"
 #include "scene/quick_add.hpp"

@@ -1,7 +1,7 @@
 #include "charts/charts_widget.hpp"
 
 #include "charts/heartbeat_timeline.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include <QtCharts/QChart>
 #include <QtCharts/QChartView>
@@ -261,7 +261,7 @@ QString isoTime(qint64 ms) {
 
 }  // namespace
 
-ChartsWidget::ChartsWidget(RuntimeController* runtime, QWidget* parent)
+ChartsWidget::ChartsWidget(RuntimeSource* runtime, QWidget* parent)
     : QWidget(parent), history_(new MetricHistory(runtime, this)) {
     windowCombo_ = new QComboBox(this);
     windowCombo_->setObjectName(QStringLiteral("chartsWindow"));

@@ -39,7 +39,7 @@ class QVBoxLayout;
 namespace studio {
 
 class HeartbeatTimeline;
-class RuntimeController;
+class RuntimeSource;
 class TimeChartView;
 
 class ChartsWidget : public QWidget {
@@ -50,7 +50,7 @@ class ChartsWidget : public QWidget {
     // How many nodes the Rates tab shows when nothing is selected.
     static constexpr int kBusiestCount = 4;
 
-    explicit ChartsWidget(RuntimeController* runtime, QWidget* parent = nullptr);
+    explicit ChartsWidget(RuntimeSource* runtime, QWidget* parent = nullptr);
 
     MetricHistory* history() const noexcept { return history_; }
     QTabWidget* tabs() const noexcept { return tabs_; }

@@ -1,6 +1,6 @@
 #include "charts/metric_history.hpp"
 
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -50,10 +50,10 @@ const char* to_string(LinkPhase phase) noexcept {
     return "inactive";
 }
 
-MetricHistory::MetricHistory(RuntimeController* runtime, QObject* parent, std::size_t capacity)
+MetricHistory::MetricHistory(RuntimeSource* runtime, QObject* parent, std::size_t capacity)
     : QObject(parent), capacity_(std::max<std::size_t>(capacity, 2)) {
     if (runtime != nullptr) {
-        connect(runtime, &RuntimeController::snapshotUpdated, this,
+        connect(runtime, &RuntimeSource::snapshotUpdated, this,
                 [this, runtime] { addSnapshot(runtime->snapshot()); });
     }
 }

@@ -6,7 +6,7 @@
 // and nodes or links gone from the snapshots for longer than that are forgotten.
 //
 // GUI thread only; holds no widgets and makes no network call (snapshots come from the
-// RuntimeController's signal, or from addSnapshot() in tests).
+// RuntimeSource's signal, or from addSnapshot() in tests).
 #pragma once
 
 #include <zmqrpc/runtime.hpp>
@@ -23,7 +23,7 @@
 
 namespace studio {
 
-class RuntimeController;
+class RuntimeSource;
 
 struct MetricSample {
     qint64 time = 0;  // ms since the epoch (the snapshot's time)
@@ -81,7 +81,7 @@ class MetricHistory : public QObject {
     // One hour at the controller's 4 samples a second.
     static constexpr std::size_t kDefaultCapacity = 14400;
 
-    explicit MetricHistory(RuntimeController* runtime, QObject* parent = nullptr,
+    explicit MetricHistory(RuntimeSource* runtime, QObject* parent = nullptr,
                            std::size_t capacity = kDefaultCapacity);
 
     std::size_t capacity() const noexcept { return capacity_; }

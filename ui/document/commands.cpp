@@ -132,9 +132,16 @@ void SetFieldCommand::apply(const nlohmann::json& value) {
             break;
         case Field::Hosts: {
             std::vector<zmqrpc::Host> hosts;
-            for (const auto& h : value)
-                hosts.push_back(
-                    {h.at("name").get<std::string>(), h.at("address").get<std::string>()});
+            for (const auto& h : value) {
+                zmqrpc::Host host{
+                    h.at("name").get<std::string>(), h.at("address").get<std::string>(), {}};
+                const auto& r = h.at("runner");
+                host.runner.control = r.at("control").get<std::string>();
+                host.runner.metrics = r.at("metrics").get<std::string>();
+                host.runner.server_key = r.at("server_key").get<std::string>();
+                host.runner.security = zmqrpc::SecurityRef::from_json(r.at("security"));
+                hosts.push_back(std::move(host));
+            }
             t.set_hosts(std::move(hosts));
             break;
         }

@@ -389,7 +389,13 @@ void EditorDocument::setHosts(const std::vector<zmqrpc::Host>& hosts) {
     auto toJson = [](const std::vector<zmqrpc::Host>& list) {
         nlohmann::json j = nlohmann::json::array();
         for (const auto& h : list)
-            j.push_back({{"name", h.name}, {"address", h.address}});
+            j.push_back({{"name", h.name},
+                         {"address", h.address},
+                         {"runner",
+                          {{"control", h.runner.control},
+                           {"metrics", h.runner.metrics},
+                           {"server_key", h.runner.server_key},
+                           {"security", h.runner.security.to_json()}}}});
         return j;
     };
     // Refuse what the model would refuse (duplicate or empty names) before it is on the stack.

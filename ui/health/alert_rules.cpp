@@ -53,6 +53,8 @@ QString alertRuleName(AlertRule rule) {
             return AlertRules::tr("No traffic");
         case AlertRule::CredentialsRefused:
             return AlertRules::tr("Credentials refused");
+        case AlertRule::RunnerSilent:
+            return AlertRules::tr("Runner silent");
     }
     return {};
 }
@@ -180,6 +182,13 @@ void AlertRules::collect(const zmqrpc::RuntimeSnapshot& snapshot, const QDateTim
             hit(AlertRule::CredentialsRefused, id, true,
                 tr("credentials refused at %1").arg(qs(ls.endpoint)));
         }
+    }
+
+    // One alert per host whose runner is silent (every node of it is Unknown, with the same
+    // reason).
+    for (const auto& node : snapshot.nodes) {
+        if (node.state == zmqrpc::NodeState::Unknown && !node.host.empty())
+            hit(AlertRule::RunnerSilent, qs(node.host), false, qs(node.reason));
     }
 
     QHash<QString, QDateTime> zeroSince;

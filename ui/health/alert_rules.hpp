@@ -11,13 +11,15 @@
 //                     for taps, proxies and servers, output rate for samplers.
 //   CredentialsRefused a link's connection ended in refused credentials, or a CredentialsRefused
 //                     event came in (it keeps the alert active for kEventHoldSeconds).
+//   RunnerSilent      the runner of a host has not answered or published for its stale time:
+//                     its nodes are unknown (subject: the host name). Always on.
 //
 // One alert per rule and subject (a node or link id) at a time. An alert stays listed until it
 // is acknowledged, even after its condition clears ("cleared"); an acknowledged alert leaves the
 // list once its condition has cleared too. A condition that comes back while its alert is still
 // listed re-activates that alert; one that comes back after it left the list raises a new one.
 //
-// GUI thread only (it lives beside the RuntimeController that feeds it). Owns its alerts.
+// GUI thread only (it lives beside the RuntimeSource that feeds it). Owns its alerts.
 #pragma once
 
 #include <zmqrpc/events.hpp>
@@ -49,7 +51,7 @@ struct AlertSettings {
     bool operator==(const AlertSettings&) const = default;
 };
 
-enum class AlertRule { MissedHeartbeats, QueueAbove, RateZero, CredentialsRefused };
+enum class AlertRule { MissedHeartbeats, QueueAbove, RateZero, CredentialsRefused, RunnerSilent };
 QString alertRuleName(AlertRule rule);  // "Missed heartbeats", ...
 
 struct Alert {
@@ -81,7 +83,7 @@ class AlertRules : public QObject {
     // each link. Call again after edits.
     void setTopology(const zmqrpc::Topology& topology);
 
-    // Evaluates every rule against a snapshot (the RuntimeController's, every 250 ms).
+    // Evaluates every rule against a snapshot (the RuntimeSource's, every 250 ms).
     void evaluate(const zmqrpc::RuntimeSnapshot& snapshot);
     // Events between snapshots: CredentialsRefused ones count until the next evaluations.
     void addEvents(const QList<zmqrpc::Event>& events);

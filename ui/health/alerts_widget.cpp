@@ -1,7 +1,7 @@
 #include "health/alerts_widget.hpp"
 
 #include "document/editor_document.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include "monitor/table_style.hpp"
 
@@ -139,7 +139,7 @@ QVariant AlertsModel::data(const QModelIndex& index, int role) const {
 
 // ---- AlertsWidget ----------------------------------------------------------------------------
 
-AlertsWidget::AlertsWidget(RuntimeController* runtime, QWidget* parent)
+AlertsWidget::AlertsWidget(RuntimeSource* runtime, QWidget* parent)
     : QWidget(parent), rules_(new AlertRules(this)) {
     rules_->setSettings(AlertSettings::load());
     model_ = new AlertsModel(rules_, this);
@@ -239,9 +239,9 @@ AlertsWidget::AlertsWidget(RuntimeController* runtime, QWidget* parent)
     connect(rules_, &AlertRules::alertRemoved, this, &AlertsWidget::updateBadge);
 
     if (runtime != nullptr) {
-        connect(runtime, &RuntimeController::snapshotUpdated, this,
+        connect(runtime, &RuntimeSource::snapshotUpdated, this,
                 [this, runtime] { rules_->evaluate(runtime->snapshot()); });
-        connect(runtime, &RuntimeController::eventsArrived, rules_, &AlertRules::addEvents);
+        connect(runtime, &RuntimeSource::eventsArrived, rules_, &AlertRules::addEvents);
     }
     updateBadge();
 }

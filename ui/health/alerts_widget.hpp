@@ -27,7 +27,7 @@ class QToolButton;
 namespace studio {
 
 class EditorDocument;
-class RuntimeController;
+class RuntimeSource;
 
 class AlertsModel : public QAbstractTableModel {
     Q_OBJECT
@@ -57,7 +57,7 @@ class AlertsWidget : public QWidget {
     Q_OBJECT
 
   public:
-    explicit AlertsWidget(RuntimeController* runtime, QWidget* parent = nullptr);
+    explicit AlertsWidget(RuntimeSource* runtime, QWidget* parent = nullptr);
 
     // The document being run: the missed-heartbeats rule reads the publishers' heartbeat
     // intervals from it. Without one, a link counts as missing heartbeats once it is dead.

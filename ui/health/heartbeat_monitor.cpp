@@ -1,7 +1,7 @@
 #include "health/heartbeat_monitor.hpp"
 
 #include "document/editor_document.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include "monitor/table_style.hpp"
 
@@ -381,7 +381,7 @@ QDateTime HeartbeatModel::lastFailureAt(int row) const {
 
 // ---- HeartbeatMonitorWidget ------------------------------------------------------------------
 
-HeartbeatMonitorWidget::HeartbeatMonitorWidget(EditorDocument* doc, RuntimeController* runtime,
+HeartbeatMonitorWidget::HeartbeatMonitorWidget(EditorDocument* doc, RuntimeSource* runtime,
                                                QWidget* parent)
     : QWidget(parent), model_(new HeartbeatModel(doc, this)) {
     proxy_ = new QSortFilterProxyModel(this);
@@ -419,11 +419,11 @@ HeartbeatMonitorWidget::HeartbeatMonitorWidget(EditorDocument* doc, RuntimeContr
             &HeartbeatMonitorWidget::updateSummary);
     connect(model_, &QAbstractItemModel::rowsRemoved, this, &HeartbeatMonitorWidget::updateSummary);
     if (runtime != nullptr) {
-        connect(runtime, &RuntimeController::snapshotUpdated, this, [this, runtime] {
+        connect(runtime, &RuntimeSource::snapshotUpdated, this, [this, runtime] {
             model_->applySnapshot(runtime->snapshot());
             updateSummary();
         });
-        connect(runtime, &RuntimeController::eventsArrived, model_, &HeartbeatModel::addEvents);
+        connect(runtime, &RuntimeSource::eventsArrived, model_, &HeartbeatModel::addEvents);
         model_->applySnapshot(runtime->snapshot());
     }
     updateSummary();

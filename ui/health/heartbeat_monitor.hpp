@@ -29,7 +29,7 @@ class QTableView;
 namespace studio {
 
 class EditorDocument;
-class RuntimeController;
+class RuntimeSource;
 
 class HeartbeatModel : public QAbstractTableModel {
     Q_OBJECT
@@ -99,8 +99,7 @@ class HeartbeatMonitorWidget : public QWidget {
     Q_OBJECT
 
   public:
-    HeartbeatMonitorWidget(EditorDocument* doc, RuntimeController* runtime,
-                           QWidget* parent = nullptr);
+    HeartbeatMonitorWidget(EditorDocument* doc, RuntimeSource* runtime, QWidget* parent = nullptr);
 
     HeartbeatModel* model() const noexcept { return model_; }
     QTableView* view() const noexcept { return view_; }

@@ -3,7 +3,7 @@
 #include "document/editor_document.hpp"
 #include "monitor/latency_histogram.hpp"
 #include "runtime/client_security.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 #include "runtime/secret_store.hpp"
 
 #include <zmqrpc/endpoint.hpp>
@@ -119,7 +119,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 
 }  // namespace
 
-ConsoleWidget::ConsoleWidget(EditorDocument* doc, RuntimeController* runtime, SecretStore* secrets,
+ConsoleWidget::ConsoleWidget(EditorDocument* doc, RuntimeSource* runtime, SecretStore* secrets,
                              QWidget* parent)
     : QWidget(parent),
       doc_(doc),
@@ -191,8 +191,7 @@ ConsoleWidget::ConsoleWidget(EditorDocument* doc, RuntimeController* runtime, Se
         connect(doc_, &EditorDocument::documentReset, this, &ConsoleWidget::refreshTargets);
     }
     if (runtime_ != nullptr) {
-        connect(runtime_, &RuntimeController::snapshotUpdated, this,
-                &ConsoleWidget::refreshTargets);
+        connect(runtime_, &RuntimeSource::snapshotUpdated, this, &ConsoleWidget::refreshTargets);
     }
 
     loadHistory();
@@ -497,11 +496,13 @@ QString ConsoleWidget::nodeEndpoint(const QString& nodeId, QString* error) const
         // Running here: the address it is bound at (its port may have been chosen at bind time).
         const zmqrpc::NodeStatus* status =
             runtime_ != nullptr ? runtime_->snapshot().node(node->id) : nullptr;
+        // Where it runs: 127.0.0.1 here, the host's address for a node a runner runs.
+        const std::string here = runtime_ != nullptr ? runtime_->nodeAddress(nodeId).toStdString()
+                                                     : std::string("127.0.0.1");
         if (status != nullptr && runtime_->isActive(nodeId)) {
             for (const auto& socket : status->metrics.sockets) {
                 if (socket.role == "rep" && !socket.endpoint.empty())
-                    return QString::fromStdString(
-                        zmqrpc::connect_address(socket.endpoint, "127.0.0.1"));
+                    return QString::fromStdString(zmqrpc::connect_address(socket.endpoint, here));
             }
         }
         const std::string bind = topology.bind_endpoint({node->id, port});
@@ -512,7 +513,7 @@ QString ConsoleWidget::nodeEndpoint(const QString& nodeId, QString* error) const
         // Another host runs it: reach it at that host's address.
         const std::string peer = status != nullptr && status->state == zmqrpc::NodeState::Remote
                                      ? topology.host_address(topology.node_host(*node))
-                                     : std::string("127.0.0.1");
+                                     : here;
         const std::string address = zmqrpc::connect_address(bind, peer);
         const zmqrpc::Endpoint parsed = zmqrpc::parse_endpoint(address, true);
         if (parsed.transport == zmqrpc::Endpoint::Transport::Tcp && parsed.port == 0) {

@@ -42,7 +42,7 @@ namespace studio {
 
 class EditorDocument;
 class LatencyHistogram;
-class RuntimeController;
+class RuntimeSource;
 class SecretStore;
 
 class ConsoleWidget : public QWidget {
@@ -59,7 +59,7 @@ class ConsoleWidget : public QWidget {
         bool operator==(const HistoryEntry&) const = default;
     };
 
-    ConsoleWidget(EditorDocument* doc, RuntimeController* runtime, SecretStore* secrets,
+    ConsoleWidget(EditorDocument* doc, RuntimeSource* runtime, SecretStore* secrets,
                   QWidget* parent = nullptr);
     ~ConsoleWidget() override;  // cancels a repeat; waits a bounded time for the threads
 
@@ -132,7 +132,7 @@ class ConsoleWidget : public QWidget {
     ConsoleCall makeCall(const Target& target) const;
 
     EditorDocument* doc_;
-    RuntimeController* runtime_;
+    RuntimeSource* runtime_;
     SecretStore* secrets_;
 
     QComboBox* targetCombo_ = nullptr;

@@ -1,7 +1,7 @@
 #include "monitor/event_log_widget.hpp"
 
 #include "monitor/event_log_model.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include "monitor/table_style.hpp"
 
@@ -44,7 +44,7 @@ const std::vector<zmqrpc::EventKind>& allKinds() {
 
 }  // namespace
 
-EventLogWidget::EventLogWidget(RuntimeController* runtime, QWidget* parent)
+EventLogWidget::EventLogWidget(RuntimeSource* runtime, QWidget* parent)
     : QWidget(parent), model_(new EventLogModel(this)) {
     nodeCombo_ = new QComboBox(this);
     nodeCombo_->setObjectName(QStringLiteral("eventNodeFilter"));
@@ -149,7 +149,7 @@ EventLogWidget::EventLogWidget(RuntimeController* runtime, QWidget* parent)
     });
 
     if (runtime != nullptr) {
-        connect(runtime, &RuntimeController::eventsArrived, this, &EventLogWidget::addEvents);
+        connect(runtime, &RuntimeSource::eventsArrived, this, &EventLogWidget::addEvents);
     }
     updateStatus();
 }

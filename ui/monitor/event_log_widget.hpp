@@ -1,4 +1,4 @@
-// The event log dock: every runtime event (RuntimeController::eventsArrived) as a row of time,
+// The event log dock: every runtime event (RuntimeSource::eventsArrived) as a row of time,
 // node, kind, endpoint and text, kept in a bounded EventLogModel. Filters by node, kind and
 // free text; follows the newest row unless the user scrolled up (or switched Follow off);
 // Pause holds new events aside (bounded by the same capacity) until resumed; Ctrl+C copies the
@@ -22,13 +22,13 @@ class QToolButton;
 namespace studio {
 
 class EventLogModel;
-class RuntimeController;
+class RuntimeSource;
 
 class EventLogWidget : public QWidget {
     Q_OBJECT
 
   public:
-    explicit EventLogWidget(RuntimeController* runtime, QWidget* parent = nullptr);
+    explicit EventLogWidget(RuntimeSource* runtime, QWidget* parent = nullptr);
 
     EventLogModel* model() const noexcept { return model_; }
     QTableView* view() const noexcept { return view_; }

@@ -1,7 +1,7 @@
 #include "monitor/tap_widget.hpp"
 
 #include "monitor/tap_worker.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 
 #include "monitor/table_style.hpp"
 
@@ -27,7 +27,7 @@ constexpr int kTickMs = 100;
 constexpr qint64 kRateWindowMs = 1000;
 }  // namespace
 
-TapWidget::TapWidget(RuntimeController* runtime, QWidget* parent)
+TapWidget::TapWidget(RuntimeSource* runtime, QWidget* parent)
     : QWidget(parent), runtime_(runtime), model_(new TapModel(this)) {
     endpointEdit_ = new QLineEdit(this);
     endpointEdit_->setObjectName(QStringLiteral("tapEndpoint"));

@@ -3,7 +3,7 @@
 // actor, created, started and stopped on this widget's worker thread, and its tap callback runs
 // on the receiver's own thread: it only pushes rows into a mutex-protected bounded buffer. A
 // QTimer on the GUI thread (every 100 ms) moves them into the model in one batch. watchTap()
-// polls RuntimeController::tapMessages() on the same timer (memory only, no network).
+// polls RuntimeSource::tapMessages() on the same timer (memory only, no network).
 //
 // Rows: time, size, a one-line preview (heartbeats grey, "♥"). Filter (substring), pause (rows
 // keep counting, shown when resumed), clear, bounded rows, and "N msg, M heartbeats, R msg/s".
@@ -36,7 +36,7 @@ class QToolButton;
 
 namespace studio {
 
-class RuntimeController;
+class RuntimeSource;
 struct TapBuffer;
 class TapWorker;
 
@@ -44,7 +44,7 @@ class TapWidget : public QWidget {
     Q_OBJECT
 
   public:
-    explicit TapWidget(RuntimeController* runtime, QWidget* parent = nullptr);
+    explicit TapWidget(RuntimeSource* runtime, QWidget* parent = nullptr);
     ~TapWidget() override;  // stops the receiver (bounded: a Receiver stops within 200 ms)
 
     // Watches a PUB endpoint (connects a SUB with `security`: PLAIN, or CURVE with the server key).
@@ -86,7 +86,7 @@ class TapWidget : public QWidget {
     void updateCounter();
     void setState(const QString& text, bool error);
 
-    RuntimeController* runtime_;
+    RuntimeSource* runtime_;
     TapModel* model_ = nullptr;
     QTableView* view_ = nullptr;
     QLineEdit* endpointEdit_ = nullptr;

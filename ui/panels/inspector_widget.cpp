@@ -3,7 +3,8 @@
 #include "document/editor_document.hpp"
 #include "panels/kind_icons.hpp"
 #include "panels/property_editors.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "panels/runner_dialog.hpp"
+#include "runtime/runtime_source.hpp"
 #include "runtime/secret_store.hpp"
 
 #include <zmqrpc/secrets.hpp>
@@ -34,6 +35,11 @@ namespace studio {
 using nlohmann::json;
 
 namespace {
+
+// The Hosts table's Runner column: the control endpoint, or nothing.
+QString runnerText(const zmqrpc::Host& host) {
+    return QString::fromStdString(host.runner.control);
+}
 
 QString qs(const std::string& text) {
     return QString::fromStdString(text);
@@ -68,8 +74,8 @@ bool isPubSub(const zmqrpc::Topology& topology, const zmqrpc::Link& link) {
 
 }  // namespace
 
-InspectorWidget::InspectorWidget(EditorDocument* doc, RuntimeController* runtime,
-                                 SecretStore* secrets, QWidget* parent)
+InspectorWidget::InspectorWidget(EditorDocument* doc, RuntimeSource* runtime, SecretStore* secrets,
+                                 QWidget* parent)
     : QWidget(parent), doc_(doc), runtime_(runtime), secrets_(secrets) {
     setObjectName(QStringLiteral("inspector"));
     auto* layout = new QVBoxLayout(this);
@@ -135,9 +141,8 @@ InspectorWidget::InspectorWidget(EditorDocument* doc, RuntimeController* runtime
         if (mode_ == Mode::Document) refreshDocument();
     });
     if (runtime_ != nullptr) {
-        connect(runtime_, &RuntimeController::snapshotUpdated, this,
-                &InspectorWidget::updateReadOnly);
-        connect(runtime_, &RuntimeController::busyChanged, this, &InspectorWidget::updateReadOnly);
+        connect(runtime_, &RuntimeSource::snapshotUpdated, this, &InspectorWidget::updateReadOnly);
+        connect(runtime_, &RuntimeSource::busyChanged, this, &InspectorWidget::updateReadOnly);
     }
     clear();
 }
@@ -252,6 +257,7 @@ QFormLayout* InspectorWidget::newPage() {
     counts_ = nullptr;
     hosts_ = nullptr;
     removeHost_ = nullptr;
+    editRunner_ = nullptr;
     hostsError_ = nullptr;
     shownName_ = QString();
 
@@ -631,18 +637,20 @@ void InspectorWidget::buildDocumentForm() {
     form->addRow(tr("Contents"), counts_);
 
     addSection(form, tr("Hosts"));
-    hosts_ = new QTableWidget(0, 2, page_);
+    hosts_ = new QTableWidget(0, 3, page_);
     hosts_->setObjectName(QStringLiteral("document.hosts"));
-    hosts_->setHorizontalHeaderLabels({tr("Name"), tr("Address")});
+    hosts_->setHorizontalHeaderLabels({tr("Name"), tr("Address"), tr("Runner")});
     hosts_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
     hosts_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+    hosts_->horizontalHeader()->setSectionResizeMode(2, QHeaderView::Stretch);
     hosts_->verticalHeader()->hide();
     hosts_->setSelectionBehavior(QAbstractItemView::SelectRows);
     hosts_->setSelectionMode(QAbstractItemView::SingleSelection);
     hosts_->setMinimumHeight(120);
     hosts_->setToolTip(
-        tr("Hosts the nodes run on, and the address other hosts reach them at "
-           "(empty: the name itself)"));
+        tr("Hosts the nodes run on, the address other hosts reach them at "
+           "(empty: the name itself), and the runner that runs their nodes (Runner…; "
+           "none: this Studio runs them)"));
     form->addRow(hosts_);
     connect(hosts_, &QTableWidget::itemChanged, this, [this, table = hosts_] {
         if (table == hosts_) commitHosts();
@@ -655,8 +663,14 @@ void InspectorWidget::buildDocumentForm() {
     add->setObjectName(QStringLiteral("document.addHost"));
     removeHost_ = new QPushButton(tr("Remove"), buttons);
     removeHost_->setObjectName(QStringLiteral("document.removeHost"));
+    editRunner_ = new QPushButton(tr("Runner…"), buttons);
+    editRunner_->setObjectName(QStringLiteral("document.editRunner"));
+    editRunner_->setToolTip(
+        tr("The runner of the selected host: its control endpoint, metrics "
+           "endpoint and what the Studio presents to it"));
     row->addWidget(add);
     row->addWidget(removeHost_);
+    row->addWidget(editRunner_);
     row->addStretch(1);
     form->addRow(buttons);
     hostsError_ = new QLabel(page_);
@@ -673,7 +687,7 @@ void InspectorWidget::buildDocumentForm() {
         for (int n = 1; name.empty() || taken.count(name) != 0; ++n)
             name = "host-" + std::to_string(n);
         std::vector<zmqrpc::Host> hosts = doc_->topology().hosts();
-        hosts.push_back({name, {}});
+        hosts.push_back({name, {}, {}});
         doc_->setHosts(hosts);
         if (hosts_ != nullptr && hosts_->rowCount() > 0) {
             hosts_->setCurrentCell(hosts_->rowCount() - 1, 0);
@@ -687,8 +701,27 @@ void InspectorWidget::buildDocumentForm() {
         hosts.erase(hosts.begin() + current);
         doc_->setHosts(hosts);
     });
-    connect(hosts_, &QTableWidget::currentCellChanged, this,
-            [this](int currentRow) { removeHost_->setEnabled(currentRow >= 0); });
+    connect(editRunner_, &QPushButton::clicked, this, [this] {
+        const int current = hosts_->currentRow();
+        const auto& hosts = doc_->topology().hosts();
+        if (current < 0 || current >= static_cast<int>(hosts.size())) return;
+        // Not exec(): the GUI keeps running (and tests drive the dialog) while it is open.
+        auto* dialog = new RunnerDialog(hosts[static_cast<std::size_t>(current)], secrets_, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::accepted, this,
+                [this, dialog, name = hosts[static_cast<std::size_t>(current)].name] {
+                    std::vector<zmqrpc::Host> next = doc_->topology().hosts();
+                    for (auto& h : next) {
+                        if (h.name == name) h.runner = dialog->runner();
+                    }
+                    if (next != doc_->topology().hosts()) doc_->setHosts(next);
+                });
+        dialog->open();
+    });
+    connect(hosts_, &QTableWidget::currentCellChanged, this, [this](int currentRow) {
+        removeHost_->setEnabled(currentRow >= 0);
+        editRunner_->setEnabled(currentRow >= 0);
+    });
 }
 
 void InspectorWidget::commitHosts() {
@@ -700,7 +733,10 @@ void InspectorWidget::commitHosts() {
             const QTableWidgetItem* item = hosts_->item(row, column);
             return item != nullptr ? item->text().trimmed().toStdString() : std::string();
         };
-        zmqrpc::Host host{text(0), text(1)};
+        zmqrpc::Host host{text(0), text(1), {}};
+        // The runner is edited in its dialog; a row keeps the one it had.
+        if (row < static_cast<int>(doc_->topology().hosts().size()))
+            host.runner = doc_->topology().hosts()[static_cast<std::size_t>(row)].runner;
         if (host.name.empty()) {
             problem = tr("Row %1: a host needs a name.").arg(row + 1);
             break;
@@ -833,9 +869,19 @@ void InspectorWidget::refreshDocument() {
             const QTableWidgetItem* item = hosts_->item(row, column);
             return item != nullptr ? item->text().trimmed().toStdString() : std::string();
         };
-        shown.push_back({text(0), text(1)});
+        zmqrpc::Host h{text(0), text(1), {}};
+        if (row < static_cast<int>(topology.hosts().size()))
+            h.runner = topology.hosts()[static_cast<std::size_t>(row)].runner;
+        shown.push_back(std::move(h));
     }
-    if (shown == topology.hosts()) return;
+    bool runnersShown = true;
+    for (int row = 0; row < hosts_->rowCount() && row < static_cast<int>(topology.hosts().size());
+         ++row) {
+        const QTableWidgetItem* item = hosts_->item(row, 2);
+        runnersShown = runnersShown && item != nullptr &&
+                       item->text() == runnerText(topology.hosts()[static_cast<std::size_t>(row)]);
+    }
+    if (shown == topology.hosts() && runnersShown) return;
     const QSignalBlocker block(hosts_);
     const int current = hosts_->currentRow();
     hosts_->setRowCount(static_cast<int>(topology.hosts().size()));
@@ -845,10 +891,24 @@ void InspectorWidget::refreshDocument() {
         auto* address = new QTableWidgetItem(qs(host.address));
         address->setToolTip(tr("Empty: reached by the name %1").arg(qs(host.name)));
         hosts_->setItem(row, 1, address);
+        auto* runner = new QTableWidgetItem(runnerText(host));
+        runner->setFlags(runner->flags() & ~Qt::ItemIsEditable);
+        runner->setToolTip(host.runner.empty()
+                               ? tr("No runner: this Studio runs the host's nodes (Runner… to "
+                                    "name one)")
+                               : tr("Control %1%2, %3")
+                                     .arg(qs(host.runner.control),
+                                          host.runner.metrics.empty()
+                                              ? QString()
+                                              : tr(", metrics %1").arg(qs(host.runner.metrics)),
+                                          QString::fromLatin1(zmqrpc::to_string(
+                                              host.runner.security.mechanism()))));
+        hosts_->setItem(row, 2, runner);
         ++row;
     }
     hosts_->setCurrentCell(qMin(current, hosts_->rowCount() - 1), 0);
     removeHost_->setEnabled(hosts_->currentRow() >= 0);
+    editRunner_->setEnabled(hosts_->currentRow() >= 0);
     hostsError_->hide();
 }
 
@@ -892,14 +952,18 @@ void InspectorWidget::scheduleProblemsRefresh() {
 }
 
 void InspectorWidget::updateReadOnly() {
+    // A running node here keeps the configuration it started with: editing it is refused. A
+    // node a runner runs is edited freely; Deploy takes the edit to it.
+    auto locked = [this](const QString& id) {
+        return runtime_->isActive(id) && !runtime_->runsRemotely(id);
+    };
     bool active = false;
     if (runtime_ != nullptr) {
         if (mode_ == Mode::Node) {
-            active = runtime_->isActive(id_);
+            active = locked(id_);
         } else if (mode_ == Mode::Link) {
             if (const auto* link = doc_->topology().find_link(id_.toStdString())) {
-                active = runtime_->isActive(qs(link->from.node)) ||
-                         runtime_->isActive(qs(link->to.node));
+                active = locked(qs(link->from.node)) || locked(qs(link->to.node));
             }
         }
     }

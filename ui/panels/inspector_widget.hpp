@@ -2,7 +2,7 @@
 // property spec), a link (heartbeat timeout), or the document (name, hosts) — with that item's
 // problems on top. It holds ids only and reads everything from the EditorDocument; every edit
 // goes through the document (undoable). While the runtime runs a node, its form is read-only:
-// runtime state is read from the RuntimeController, never stored here.
+// runtime state is read from the RuntimeSource, never stored here.
 //
 // GUI thread only.
 #pragma once
@@ -30,7 +30,7 @@ namespace studio {
 
 class EditorDocument;
 class PropertyEditor;
-class RuntimeController;
+class RuntimeSource;
 class SecretStore;
 
 class InspectorWidget : public QWidget {
@@ -40,7 +40,7 @@ class InspectorWidget : public QWidget {
     enum class Mode { Empty, Node, Link, Document, Multiple };
 
     // `runtime` and `secrets` may be null (no read-only overlay; passwords cannot be stored).
-    InspectorWidget(EditorDocument* doc, RuntimeController* runtime, SecretStore* secrets,
+    InspectorWidget(EditorDocument* doc, RuntimeSource* runtime, SecretStore* secrets,
                     QWidget* parent = nullptr);
     ~InspectorWidget() override;
 
@@ -90,7 +90,7 @@ class InspectorWidget : public QWidget {
     void onDocumentReset();
 
     EditorDocument* doc_;
-    QPointer<RuntimeController> runtime_;
+    QPointer<RuntimeSource> runtime_;
     SecretStore* secrets_;
     Mode mode_ = Mode::Empty;
     QString id_;
@@ -121,6 +121,7 @@ class InspectorWidget : public QWidget {
     QLabel* counts_ = nullptr;
     QTableWidget* hosts_ = nullptr;
     QPushButton* removeHost_ = nullptr;
+    QPushButton* editRunner_ = nullptr;
     QLabel* hostsError_ = nullptr;
     QString shownName_;
 };

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <exception>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -84,6 +85,7 @@ struct RuntimeController::Worker {
         options.context = zmqContext;
         options.secrets = secrets;
         options.sample_interval = kSampleInterval;
+        options.exclude_hosts = excludedHosts;
         auto created = std::make_shared<zmqrpc::Runtime>(topology, std::move(options));
         subscription = created->subscribe(kEventCapacity);
         {
@@ -123,6 +125,18 @@ struct RuntimeController::Worker {
         if (sameSecrets(s, secrets)) return;
         secrets = std::move(s);
         if (runtime) runtime->set_secrets(secrets);  // for the nodes that start next
+    }
+
+    void setExcludedHosts(std::set<std::string> hosts) {
+        if (hosts == excludedHosts) return;
+        excludedHosts = std::move(hosts);
+        if (!runtime) return;
+        try {
+            runtime->set_excluded_hosts(excludedHosts);
+        } catch (const std::exception& e) {
+            fail(QString::fromStdString(e.what()));
+        }
+        sample();
     }
 
     enum class Op { Start, Stop, StartAll, StopAll };
@@ -183,6 +197,7 @@ struct RuntimeController::Worker {
 
     zmqrpc::Topology topology;  // the last valid one
     zmqrpc::Secrets secrets;
+    std::set<std::string> excludedHosts;  // hosts a runner runs
     std::shared_ptr<zmqrpc::Context> zmqContext;
     std::shared_ptr<zmqrpc::EventSubscription> subscription;
 
@@ -210,7 +225,7 @@ struct RuntimeController::Worker {
 };
 
 RuntimeController::RuntimeController(QObject* parent)
-    : QObject(parent), worker_(std::make_unique<Worker>(this)) {
+    : RuntimeSource(parent), worker_(std::make_unique<Worker>(this)) {
     qRegisterMetaType<zmqrpc::Event>();
     qRegisterMetaType<QList<zmqrpc::Event>>();
 }
@@ -242,6 +257,15 @@ void RuntimeController::setSecrets(const zmqrpc::Secrets& secrets) {
     worker_->post([w = worker_.get(), s = secrets]() mutable { w->setSecrets(std::move(s)); });
 }
 
+void RuntimeController::setExcludedHosts(const QStringList& hosts) {
+    std::set<std::string> set;
+    for (const QString& h : hosts)
+        set.insert(h.toStdString());
+    worker_->post([w = worker_.get(), set = std::move(set)]() mutable {
+        w->setExcludedHosts(std::move(set));
+    });
+}
+
 void RuntimeController::startAll() {
     worker_->request(Worker::Op::StartAll, {});
 }
@@ -260,12 +284,6 @@ void RuntimeController::stop(const QStringList& nodeIds) {
 
 void RuntimeController::operationDone() {
     if (--pending_ == 0) emit busyChanged(false);
-}
-
-bool RuntimeController::isActive(const QString& nodeId) const {
-    const auto* node = snapshot_.node(nodeId.toStdString());
-    return node != nullptr && (node->state == zmqrpc::NodeState::Running ||
-                               node->state == zmqrpc::NodeState::Starting);
 }
 
 std::vector<zmqrpc::TapMessage> RuntimeController::tapMessages(const QString& tapId,

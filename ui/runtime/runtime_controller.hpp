@@ -1,8 +1,8 @@
-// The Studio's bridge to zmqrpc::Runtime. The Runtime lives on a worker thread owned by this
-// object: start/stop and topology updates are queued to it and never block the GUI thread; the
-// worker samples a RuntimeSnapshot every 250 ms and drains the event stream, and both arrive on
-// the GUI thread as signals. Runtime state is an overlay on the document, never part of it (and
-// never undoable).
+// The Studio's own nodes (a RuntimeSource): its bridge to zmqrpc::Runtime. The Runtime lives on a
+// worker thread owned by this object: start/stop and topology updates are queued to it and never
+// block the GUI thread; the worker samples a RuntimeSnapshot every 250 ms and drains the event
+// stream, and both arrive on the GUI thread as signals. Runtime state is an overlay on the
+// document, never part of it (and never undoable).
 //
 // Lives on the GUI thread; its worker is private.
 //
@@ -12,21 +12,14 @@
 // receiving.
 #pragma once
 
-#include <zmqrpc/events.hpp>
-#include <zmqrpc/runtime.hpp>
-#include <zmqrpc/topology.hpp>
-
-#include <QList>
-#include <QObject>
-#include <QString>
-#include <QStringList>
+#include "runtime/runtime_source.hpp"
 
 #include <memory>
 #include <vector>
 
 namespace studio {
 
-class RuntimeController : public QObject {
+class RuntimeController : public RuntimeSource {
     Q_OBJECT
 
   public:
@@ -36,32 +29,24 @@ class RuntimeController : public QObject {
     // The document to run. Running nodes keep running with the configuration they started
     // with; others pick the new one up when they start. A document with errors is kept aside:
     // starting is refused (operationFailed) until it is valid again.
-    void setTopology(const zmqrpc::Topology& topology);
+    void setTopology(const zmqrpc::Topology& topology) override;
     // Passwords for the credentials the nodes name (keychain entries, credentials file).
-    void setSecrets(const zmqrpc::Secrets& secrets);
+    void setSecrets(const zmqrpc::Secrets& secrets) override;
+    // Hosts whose nodes a runner runs: this runtime leaves them alone (their running nodes
+    // stop; they show as Remote and starting them is refused).
+    void setExcludedHosts(const QStringList& hosts);
 
-    void startAll();
-    void stopAll();
-    void start(const QStringList& nodeIds);
-    void stop(const QStringList& nodeIds);
+    void startAll() override;
+    void stopAll() override;
+    void start(const QStringList& nodeIds) override;
+    void stop(const QStringList& nodeIds) override;
 
-    // The last snapshot received (empty before the first).
-    const zmqrpc::RuntimeSnapshot& snapshot() const noexcept { return snapshot_; }
-    // Whether a node is running or starting (its properties are then read-only).
-    bool isActive(const QString& nodeId) const;
-    // True while a start/stop is being carried out.
-    bool isBusy() const noexcept { return pending_ > 0; }
-
-    // A tap node's kept messages newer than `afterSeq` (reads memory only; no network).
-    std::vector<zmqrpc::TapMessage> tapMessages(const QString& tapId, quint64 afterSeq) const;
+    const zmqrpc::RuntimeSnapshot& snapshot() const override { return snapshot_; }
+    bool isBusy() const override { return pending_ > 0; }
+    std::vector<zmqrpc::TapMessage> tapMessages(const QString& tapId,
+                                                quint64 afterSeq) const override;
     // The bus every node's events go to (for widgets that subscribe on their own).
     std::shared_ptr<zmqrpc::EventBus> events() const;
-
-  signals:
-    void snapshotUpdated();
-    void eventsArrived(const QList<zmqrpc::Event>& events);
-    void operationFailed(const QString& message);
-    void busyChanged(bool busy);
 
   private:
     struct Worker;
@@ -72,5 +57,3 @@ class RuntimeController : public QObject {
 };
 
 }  // namespace studio
-
-Q_DECLARE_METATYPE(zmqrpc::Event)

@@ -1,7 +1,7 @@
 #include "scene/graph_scene.hpp"
 
 #include "document/editor_document.hpp"
-#include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_source.hpp"
 #include "scene/scene_style.hpp"
 
 #include <zmqrpc/protocol.hpp>
@@ -109,7 +109,7 @@ class ToastItem : public QGraphicsItem {
 
 }  // namespace
 
-GraphScene::GraphScene(EditorDocument* doc, RuntimeController* runtime, QObject* parent)
+GraphScene::GraphScene(EditorDocument* doc, RuntimeSource* runtime, QObject* parent)
     : QGraphicsScene(parent), doc_(doc), runtime_(runtime) {
     // Nodes are mostly static: a BSP tree makes hit tests and exposed-area lookups cheap on a
     // thousand cards.
@@ -128,9 +128,9 @@ GraphScene::GraphScene(EditorDocument* doc, RuntimeController* runtime, QObject*
     connect(doc_, &EditorDocument::documentReset, this, &GraphScene::rebuild);
     connect(doc_, &EditorDocument::problemsChanged, this, &GraphScene::applyProblems);
     if (runtime_ != nullptr)
-        connect(runtime_, &RuntimeController::snapshotUpdated, this, &GraphScene::onSnapshot);
+        connect(runtime_, &RuntimeSource::snapshotUpdated, this, &GraphScene::onSnapshot);
     if (runtime_ != nullptr)
-        connect(runtime_, &RuntimeController::eventsArrived, this, &GraphScene::applyEvents);
+        connect(runtime_, &RuntimeSource::eventsArrived, this, &GraphScene::applyEvents);
 
     connect(this, &QGraphicsScene::selectionChanged, this, [this] {
         if (!bulkSelect_) emit selectionIdsChanged();

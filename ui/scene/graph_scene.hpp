@@ -3,7 +3,7 @@
 // something changed (so undo and redo are just more signals). User gestures become document
 // edits: a finished node drag is one moveNodes, a port-to-port drag asks addLink (a refusal
 // shows the reason near the pointer), a palette drop calls addNode. The runtime overlay comes
-// from RuntimeController snapshots and never touches the document.
+// from RuntimeSource snapshots and never touches the document.
 //
 // GUI thread only. Does not own the document or the runtime controller.
 #pragma once
@@ -27,7 +27,7 @@ class QGraphicsSimpleTextItem;
 namespace studio {
 
 class EditorDocument;
-class RuntimeController;
+class RuntimeSource;
 
 class GraphScene : public QGraphicsScene {
     Q_OBJECT
@@ -38,7 +38,7 @@ class GraphScene : public QGraphicsScene {
     static constexpr const char* kFragmentMime = "application/x-zmqrpc-fragment";
     static constexpr const char* kNodeKindMime = "application/x-zmqrpc-node-kind";
 
-    GraphScene(EditorDocument* doc, RuntimeController* runtime, QObject* parent = nullptr);
+    GraphScene(EditorDocument* doc, RuntimeSource* runtime, QObject* parent = nullptr);
     ~GraphScene() override;
 
     EditorDocument* document() const noexcept { return doc_; }
@@ -115,7 +115,7 @@ class GraphScene : public QGraphicsScene {
     void commitMoves();
 
     EditorDocument* doc_;
-    QPointer<RuntimeController> runtime_;
+    QPointer<RuntimeSource> runtime_;
     QHash<QString, NodeItem*> nodes_;
     QHash<QString, LinkItem*> links_;
     QMultiHash<QString, LinkItem*> linksByNode_;

@@ -207,7 +207,8 @@ void NodeItem::setStatus(const zmqrpc::NodeStatus* status) {
     queueBytes_ = status->metrics.queue.fill_bytes;
     queueByteLimit_ = status->metrics.queue.store_limit_bytes;
     queueDurable_ = status->metrics.queue.durable;
-    setOpacity(state_ == zmqrpc::NodeState::Remote ? 0.6 : 1.0);
+    setOpacity(state_ == zmqrpc::NodeState::Remote || state_ == zmqrpc::NodeState::Unknown ? 0.6
+                                                                                           : 1.0);
     updateFooter();
     updateToolTip();
     update();
@@ -256,10 +257,11 @@ void NodeItem::updateFooter() {
                 footer_ = QStringLiteral("stopping\u2026");
                 break;
             case NodeState::Stopped:
-                footer_ = QStringLiteral("stopped");
+                footer_ = reason_.isEmpty() ? QStringLiteral("stopped") : reason_;
                 break;
-            case NodeState::Unknown:  // its host's runner is silent
-                footer_ = reason_.isEmpty() ? QStringLiteral("runner silent") : reason_;
+            case NodeState::Unknown:  // "runner 'site' silent for 5 s"
+                footer_ = reason_.isEmpty() ? QStringLiteral("unknown: runner silent")
+                                            : QStringLiteral("unknown: ") + reason_;
                 break;
         }
     }
@@ -291,6 +293,7 @@ void NodeItem::updateToolTip() {
             tip += QStringLiteral("<br>%1").arg(
                 (state_ == zmqrpc::NodeState::Failed    ? QStringLiteral("failed: ")
                  : state_ == zmqrpc::NodeState::Waiting ? QStringLiteral("waiting ")
+                 : state_ == zmqrpc::NodeState::Unknown ? QStringLiteral("unknown: ")
                                                         : QString()) +
                 reason_.toHtmlEscaped());
         }

@@ -5,7 +5,7 @@
 // The item holds the node id and display strings derived from the model when the document
 // says the node changed; it never edits the model. Dragging snaps to the grid; the scene turns a
 // finished drag into one EditorDocument::moveNodes. The runtime overlay is set by the scene from
-// RuntimeController snapshots and is never written back.
+// RuntimeSource snapshots and is never written back.
 //
 // GUI thread only.
 #pragma once

@@ -126,6 +126,8 @@ inline QColor stateColor(zmqrpc::NodeState state) {
             return {0x3b, 0x82, 0xc4};
         case N::Remote:
             return {0xb4, 0xb9, 0xc0};
+        case N::Unknown:  // a silent runner: not known to run
+            return {0x8e, 0x44, 0xad};
     }
     return Qt::gray;
 }
