@@ -8,6 +8,7 @@
 #include "panels/palette_widget.hpp"
 #include "panels/problems_widget.hpp"
 #include "panels/property_editors.hpp"
+#include "panels/runner_dialog.hpp"
 #include "runtime/runtime_hub.hpp"
 #include "runtime/secret_store.hpp"
 
@@ -135,6 +136,7 @@ class TestPanels : public QObject {
     void linkFormEditsHeartbeat();
     void linkEncryptWithCurve();
     void documentFormEditsHosts();
+    void hostsTableEditsRunner();
     void selectionSummary();
 
     void problemsListAndActivation();
@@ -995,6 +997,73 @@ void TestPanels::linkFormEditsHeartbeat() {
     // REQ->REP links have no heartbeat supervision.
     inspector.showLink(QStringLiteral("uplink"));
     QVERIFY(!inspector.findChild<QDoubleSpinBox*>(QStringLiteral("link.heartbeat_timeout")));
+}
+
+// A host's runner through the Hosts table's Runner... dialog: bad endpoints and a key without
+// CURVE are refused with the reason; the accepted runner is in the document (one undo step) and
+// in the table's Runner column.
+void TestPanels::hostsTableEditsRunner() {
+    if (!zmqrpc::curve_available()) QSKIP("libzmq without CURVE");
+    auto doc = loadExample();
+    QVERIFY(doc);
+    studio::SecretStore secrets;
+    InspectorWidget inspector(doc.get(), nullptr, &secrets);
+    showAsDock(&inspector);
+    inspector.showDocument();
+    auto* hosts = inspector.findChild<QTableWidget*>(QStringLiteral("document.hosts"));
+    QVERIFY(hosts);
+    QCOMPARE(hosts->columnCount(), 3);
+    QCOMPARE(hosts->item(0, 2)->text(), QString());
+    hosts->setCurrentCell(0, 0);  // site
+    auto* edit = inspector.findChild<QPushButton*>(QStringLiteral("document.editRunner"));
+    QVERIFY(edit && edit->isEnabled());
+    QTest::mouseClick(edit, Qt::LeftButton);
+    auto* dialog = inspector.findChild<studio::RunnerDialog*>();
+    QVERIFY(dialog);
+    QTRY_VERIFY(dialog->isVisible());
+    auto field = [dialog](const char* name) {
+        return dialog->findChild<QLineEdit*>(QLatin1String(name));
+    };
+    auto* control = field("runner.control");
+    auto* metrics = field("runner.metrics");
+    auto* serverKey = field("runner.serverKey");
+    QVERIFY(control && metrics && serverKey);
+    // (Enter in a field would press OK: the fields are typed without it.)
+
+    typeInto(control, QStringLiteral("tcp://*:7100"), false);  // a bind address, not one to reach
+    QVERIFY2(dialog->problem().contains(QStringLiteral("control endpoint")),
+             qPrintable(dialog->problem()));
+    dialog->accept();
+    QVERIFY(dialog->isVisible());  // refused
+    typeInto(control, QStringLiteral("tcp://10.0.0.2:7100"), false);
+    typeInto(metrics, QStringLiteral("tcp://10.0.0.2:7101"), false);
+    const zmqrpc::CurveKeyPair runnerKeys = zmqrpc::generate_curve_key_pair();
+    typeInto(serverKey, QString::fromStdString(runnerKeys.public_key), false);
+    QVERIFY2(dialog->problem().contains(QStringLiteral("for CURVE")),
+             qPrintable(dialog->problem()));
+    // CURVE: the Studio presents a fresh key pair (no secret key named).
+    auto* mode = dialog->findChild<QComboBox*>(QStringLiteral("security.mode"));
+    QVERIFY(mode);
+    choose(mode, 2);
+    QVERIFY2(dialog->problem().isEmpty(), qPrintable(dialog->problem()));
+    saveScreenshot(dialog, QStringLiteral("runner-dialog"));
+    dialog->accept();
+    QTRY_VERIFY(!dialog->isVisible());
+
+    const zmqrpc::Runner& runner = doc->topology().hosts().at(0).runner;
+    QCOMPARE(runner.control, std::string("tcp://10.0.0.2:7100"));
+    QCOMPARE(runner.metrics, std::string("tcp://10.0.0.2:7101"));
+    QCOMPARE(runner.server_key, runnerKeys.public_key);
+    QVERIFY(runner.security.curve() != nullptr);
+    QTRY_COMPARE(hosts->item(0, 2)->text(), QStringLiteral("tcp://10.0.0.2:7100"));
+    // Editing the address keeps the runner.
+    hosts->item(0, 1)->setText(QStringLiteral("10.0.0.2"));
+    QCOMPARE(doc->topology().hosts().at(0).address, std::string("10.0.0.2"));
+    QCOMPARE(doc->topology().hosts().at(0).runner.control, std::string("tcp://10.0.0.2:7100"));
+    doc->undoStack()->undo();
+    doc->undoStack()->undo();
+    QVERIFY(doc->topology().hosts().at(0).runner.empty());
+    QTRY_COMPARE(hosts->item(0, 2)->text(), QString());
 }
 
 void TestPanels::documentFormEditsHosts() {
