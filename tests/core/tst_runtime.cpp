@@ -1171,6 +1171,57 @@ class TestRuntime : public QObject {
         QVERIFY_THROWS_EXCEPTION(ConfigError, other.start({"sa"}));
     }
 
+    // A tap message's wire form: text previews as they are, a cut mid-character or binary as
+    // base64; either reads back to the same bytes.
+    void tapMessageJson() {
+        TapMessage m;
+        m.seq = 42;
+        m.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1733360000123));
+        m.endpoint = "tcp://127.0.0.1:5601";
+        m.size = 300;
+        m.heartbeat = false;
+        m.preview = "{\"function\": \"store\", \"parameters\": {\"t\": \"\xc3\xa9t\xc3\xa9\"}}";
+        json j = m.to_json();
+        QCOMPARE(j["preview"].get<std::string>(), m.preview);
+        QVERIFY(!j.contains("preview_base64"));
+        QCOMPARE(j["time_ms"].get<std::int64_t>(), std::int64_t(1733360000123));
+        auto back = TapMessage::from_json(json::parse(j.dump()));
+        QCOMPARE(back.seq, m.seq);
+        QVERIFY(back.time == m.time);
+        QCOMPARE(back.endpoint, m.endpoint);
+        QCOMPARE(back.size, m.size);
+        QCOMPARE(back.heartbeat, m.heartbeat);
+        QCOMPARE(back.preview, m.preview);
+        // Cut in the middle of "é" (0xc3 0xa9), and every length mod 3 of binary.
+        for (const std::string& preview :
+             {std::string("{\"t\": \"\xc3"), std::string("\x00\xff", 2), std::string("\xfe"),
+              std::string("\x80\x81\x82"), std::string("ab\xc3")}) {
+            m.preview = preview;
+            m.heartbeat = true;
+            j = m.to_json();
+            QVERIFY(!j.contains("preview"));
+            QVERIFY(j.contains("preview_base64"));
+            const std::string text = j.dump();  // valid JSON text: nlohmann does not throw
+            back = TapMessage::from_json(json::parse(text));
+            QCOMPARE(back.preview, preview);
+            QVERIFY(back.heartbeat);
+        }
+        m.preview = std::string("\x00\xff", 2);
+        QCOMPARE(m.to_json()["preview_base64"].get<std::string>(), std::string("AP8="));
+        m.preview = "\x80\x81\x82";
+        QCOMPARE(m.to_json()["preview_base64"].get<std::string>(), std::string("gIGC"));
+        // Bad input: named.
+        json bad = m.to_json();
+        bad["preview_base64"] = "A*==";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        bad["preview_base64"] = "AP8";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        bad["preview"] = "both";
+        bad["preview_base64"] = "AP8=";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(json{{"seq", "1"}}));
+    }
+
     // Unknown is the Studio's ("its runner is silent"): a snapshot carries it through JSON.
     void unknownStateJson() {
         QCOMPARE(std::string(to_string(NodeState::Unknown)), std::string("unknown"));
