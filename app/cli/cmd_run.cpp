@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -156,6 +157,7 @@ Command add_run(CLI::App& parent) {
         CredentialOptions control_credentials;
         bool control_insecure = false;
         bool ignore_deployed = false;
+        std::string state_dir;
         KeysOption keys;
         std::vector<std::string> nodes;
         std::string status_interval = "10";
@@ -191,14 +193,20 @@ Command add_run(CLI::App& parent) {
                     "serve control calls (status, snapshot, start, stop, describe, deploy) as an "
                     "RPC server on this REP endpoint, e.g. tcp://*:5691 (drive it with `zmqrpc "
                     "call`); needs --control-user... (PLAIN) or --control-curve-* (CURVE), or "
-                    "--control-insecure-no-auth. A deployed document is kept in FILE.deployed");
+                    "--control-insecure-no-auth. A deployed document is kept in "
+                    "STATE_DIR/FILE.deployed (see --state-dir)");
     args->control_credentials.add(*app, "control-", "that control clients must present",
                                   {.binds = true});
     app->add_flag("--control-insecure-no-auth", args->control_insecure,
                   "serve --control without any authentication: anyone who reaches the endpoint "
                   "can stop and replace what runs (a warning is printed)");
     app->add_flag("--ignore-deployed", args->ignore_deployed,
-                  "run FILE even when FILE.deployed (what a control deploy left) exists");
+                  "run FILE even when its .deployed file (what a control deploy left) exists");
+    app->add_option("--state-dir", args->state_dir,
+                    "keep what a control deploy sends in DIR/BASENAME.deployed, and run it from "
+                    "there at the next start (default: the first directory of "
+                    "$STATE_DIRECTORY, which systemd's StateDirectory= sets, else next to FILE)")
+        ->type_name("DIR");
     app->add_option("--keys", args->keys.dir,
                     "directory of the key files that the topology and the --metrics-curve-* "
                     "options name (default: $ZMQRPC_KEYS, else ~/.config/zmqrpc/keys); a CURVE "
@@ -254,7 +262,19 @@ Command add_run(CLI::App& parent) {
                 args->control_credentials.resolve("control-", {.binds = true}, args->keys.path());
 
             // What a control deploy left next to FILE runs instead of FILE.
-            const std::filesystem::path deployed = deployed_path(args->file);
+            const std::filesystem::path state_dir =
+                !args->state_dir.empty() ? std::filesystem::path(args->state_dir)
+                                         : default_state_dir(std::getenv("STATE_DIRECTORY"));
+            if (!state_dir.empty()) {
+                std::error_code ec;
+                std::filesystem::create_directories(state_dir, ec);
+                if (ec || !std::filesystem::is_directory(state_dir, ec)) {
+                    throw Failure{kCannotStart, "state directory " + state_dir.string() +
+                                                    ": not a directory it can create (" +
+                                                    (ec ? ec.message() : "a file") + ")"};
+                }
+            }
+            const std::filesystem::path deployed = deployed_path(args->file, state_dir);
             std::string source = args->file;
             {
                 std::error_code ec;

@@ -2,14 +2,27 @@
 #include "runner_control.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
 
 namespace cli {
 
-std::filesystem::path deployed_path(const std::filesystem::path& file) {
-    std::filesystem::path out = file;
-    out += ".deployed";
-    return out;
+std::filesystem::path deployed_path(const std::filesystem::path& file,
+                                    const std::filesystem::path& state_dir) {
+    if (state_dir.empty()) {
+        std::filesystem::path out = file;
+        out += ".deployed";
+        return out;
+    }
+    std::filesystem::path name = file.filename();
+    name += ".deployed";
+    return state_dir / name;
+}
+
+std::filesystem::path default_state_dir(const char* state_directory) {
+    if (state_directory == nullptr) return {};
+    const std::string text = state_directory;
+    return text.substr(0, text.find(':'));
 }
 
 struct RunnerControl::State {
@@ -100,6 +113,39 @@ struct RunnerControl::State {
         }
         event(text);
         return {{"nodes", nodes}};
+    }
+
+    // {"tap": id, "after": seq}: what a tap of this host kept after seq, oldest first.
+    zmqrpc::json tap(const zmqrpc::json& parameters) const {
+        auto id = parameters.find("tap");
+        if (id == parameters.end() || !id->is_string()) {
+            throw std::invalid_argument("tap: 'tap' must name a tap node of this host");
+        }
+        const std::string name = id->get<std::string>();
+        std::uint64_t after = 0;
+        if (auto it = parameters.find("after"); it != parameters.end() && !it->is_null()) {
+            // Text read as Python reads it gives signed integers: 0 and above are fine.
+            if (!it->is_number_integer() ||
+                (!it->is_number_unsigned() && it->get<std::int64_t>() < 0)) {
+                throw std::invalid_argument(
+                    "tap: 'after' must be a sequence number (0 or more), got " + it->dump());
+            }
+            after = it->get<std::uint64_t>();
+        }
+        const auto topology = runtime.topology();
+        const zmqrpc::Node* node = topology.find_node(name);
+        if (node == nullptr) throw std::invalid_argument("tap: no node '" + name + "'");
+        const auto local = runtime.local_nodes();
+        if (node->kind != zmqrpc::NodeKind::Tap ||
+            std::find(local.begin(), local.end(), name) == local.end()) {
+            throw std::invalid_argument(
+                "tap: node '" + name + "' is not a tap of this host (it is a " +
+                zmqrpc::to_string(node->kind) + " on host '" + topology.node_host(*node) + "')");
+        }
+        zmqrpc::json messages = zmqrpc::json::array();
+        for (const auto& m : runtime.tap_messages(name, after))
+            messages.push_back(zmqrpc::json::parse(m.to_json().dump()));
+        return {{"tap", name}, {"messages", messages}};
     }
 
     zmqrpc::json describe() const {
@@ -213,6 +259,10 @@ RunnerControl::RunnerControl(zmqrpc::Runtime& runtime, ControlOptions options)
     functions.add(
         "stop", [state](const zmqrpc::json& p) { return state->start_or_stop(p, false); },
         {"nodes"}, "stop these nodes (absent or empty: every node of this host)");
+    functions.add(
+        "tap", [state](const zmqrpc::json& p) { return state->tap(p); }, {"tap", "after"},
+        "the messages a tap of this host kept after sequence number `after` (default 0), "
+        "oldest first");
     functions.add(
         "describe", [state](const zmqrpc::json&) { return state->describe(); }, {},
         "the topology document being run and its revision");

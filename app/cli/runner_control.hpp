@@ -8,6 +8,9 @@
 //   snapshot             the runtime snapshot, as --metrics publishes it
 //   start, stop          {"nodes": [ids]} (absent or empty: every node of this host);
 //                        answers the states of those nodes
+//   tap                  {"tap": node id, "after": seq (default 0)}: {"tap", "messages":
+//                        [TapMessage::to_json(), oldest first]}, what the tap kept after seq;
+//                        a node that is not a tap of this host is refused
 //   describe             {"revision", "topology": the document being run}
 //   deploy               {"topology": document, "revision": the revision it replaces}: the
 //                        document is parsed and validated (errors: refused, nothing changed),
@@ -31,8 +34,14 @@
 
 namespace cli {
 
-// Where a runner of `file` keeps what was deployed to it: FILE.deployed, next to it.
-std::filesystem::path deployed_path(const std::filesystem::path& file);
+// Where a runner of `file` keeps what was deployed to it: STATE_DIR/BASENAME.deployed, or
+// FILE.deployed next to it when state_dir is empty.
+std::filesystem::path deployed_path(const std::filesystem::path& file,
+                                    const std::filesystem::path& state_dir = {});
+// The state directory when --state-dir is not given: the first entry of $STATE_DIRECTORY
+// (systemd sets it from StateDirectory=, colon-separated: "/var/lib/zmqrpc:/var/lib/zmqrpc/keys"),
+// or empty (next to the file) when it is unset.
+std::filesystem::path default_state_dir(const char* state_directory);
 
 struct ControlOptions {
     std::string endpoint;       // REP endpoint to bind

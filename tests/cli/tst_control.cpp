@@ -3,6 +3,7 @@
 #include "child_process.hpp"
 #include "testutil.hpp"
 
+#include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
@@ -369,6 +370,165 @@ class TestControl : public QObject {
         QCOMPARE(call(ep3, "status")["revision"].get<std::string>(), revision);
         original.signal(SIGTERM);
         QVERIFY(original.waitFinished(5000));
+    }
+
+    // tap: the messages a tap of this host kept, with rising sequence numbers, as
+    // TapMessage::to_json() writes them; after=N gives only newer ones; a node that is not a
+    // tap here is refused by name.
+    void tapVerb() {
+        const QString file = writeTopology("tap.json", threePairs());
+        Child runner;
+        const QString ep = startRunner(runner, file, plainServer(), env());
+        QVERIFY2(!ep.isEmpty(), qPrintable(runner.describe()));
+        json answer;
+        QVERIFY(waitUntil(
+            [&] {
+                answer = call(ep, "tap", {{"tap", "ta"}});
+                return answer.is_object() && answer["messages"].size() >= 4;
+            },
+            5000ms, 100ms));
+        QCOMPARE(answer["tap"].get<std::string>(), std::string("ta"));
+        std::vector<zmqrpc::TapMessage> messages;
+        for (const auto& m : answer["messages"])
+            messages.push_back(zmqrpc::TapMessage::from_json(nlohmann::json::parse(m.dump())));
+        for (std::size_t i = 1; i < messages.size(); ++i)
+            QVERIFY(messages[i].seq > messages[i - 1].seq);
+        QVERIFY(messages.front().seq >= 1);
+        QVERIFY(!messages.back().endpoint.empty());
+        QVERIFY(messages.back().size > 0);
+        // Only what came after N.
+        const std::uint64_t n = messages[messages.size() / 2].seq;
+        const json newer = call(ep, "tap", {{"tap", "ta"}, {"after", n}});
+        QVERIFY(newer.is_object());
+        QVERIFY(!newer["messages"].empty());
+        for (const auto& m : newer["messages"])
+            QVERIFY(m["seq"].get<std::uint64_t>() > n);
+        QCOMPARE(newer["messages"][0]["seq"].get<std::uint64_t>(), n + 1);
+        // Refusals: 463, naming what is wrong.
+        Run r;
+        call(ep, "tap", {{"tap", "nosuch"}}, plainClient(), &r);
+        QVERIFY2(r.code == 1 && r.err.contains("status 463") && r.err.contains("no node 'nosuch'"),
+                 qPrintable(r.text));
+        call(ep, "tap", {{"tap", "a"}}, plainClient(), &r);
+        QVERIFY2(r.code == 1 && r.err.contains("node 'a' is not a tap of this host"),
+                 qPrintable(r.text));
+        call(ep, "tap", {{"tap", "ta"}, {"after", -1}}, plainClient(), &r);
+        QVERIFY2(r.code == 1 && r.err.contains("'after' must be a sequence number"),
+                 qPrintable(r.text));
+        const json functions = call(ep, "_describe");
+        QVERIFY(findNode(functions, "tap", "name"));
+        runner.signal(SIGTERM);
+        QVERIFY(runner.waitFinished(5000));
+        QCOMPARE(runner.exitCode(), 0);
+    }
+
+    // Where a deploy is kept: the first directory of $STATE_DIRECTORY (systemd's colon list),
+    // or --state-dir, even when the topology's directory is read-only (/etc/zmqrpc under the
+    // unit); a restart runs it from there.
+    void stateDirectory() {
+        const QString configDir = m_tmp.filePath("etc-zmqrpc");
+        QVERIFY(QDir().mkpath(configDir));
+        const QString file = configDir + "/site.json";
+        {
+            QFile f(file);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(zmqrpc::save_topology(threePairs())));
+        }
+        QVERIFY(QFile::setPermissions(configDir, QFileDevice::ReadOwner | QFileDevice::ExeOwner |
+                                                     QFileDevice::ReadGroup |
+                                                     QFileDevice::ExeGroup));
+        // As root the mode does not stop a write: then what is proven is where the file goes.
+        const bool readOnly = !QFile(configDir + "/probe").open(QIODevice::WriteOnly);
+        QFile::remove(configDir + "/probe");
+        if (!readOnly) qInfo("running as root: the read-only directory is writable here");
+
+        auto deployOnce = [&](const QString& ep) {
+            const std::string revision = call(ep, "describe")["revision"].get<std::string>();
+            zmqrpc::Topology next = threePairs();
+            next.set_property("b", "rate", 20);
+            return call(
+                ep, "deploy",
+                {{"topology", json::parse(zmqrpc::save_topology(next))}, {"revision", revision}});
+        };
+        const std::string deployedRevision = [] {
+            zmqrpc::Topology next = threePairs();
+            next.set_property("b", "rate", 20);
+            return zmqrpc::topology_revision(next);
+        }();
+
+        // 1. $STATE_DIRECTORY, a colon list: the first entry.
+        const QString state = m_tmp.filePath("var-lib-zmqrpc");
+        auto e = env();
+        e.insert(QStringLiteral("STATE_DIRECTORY"), state + ":" + state + "/keys");
+        {
+            Child runner;
+            const QString ep = startRunner(runner, file, plainServer(), e);
+            QVERIFY2(!ep.isEmpty(), qPrintable(runner.describe()));
+            const json answer = deployOnce(ep);
+            QVERIFY2(answer.is_object(), qPrintable(runner.describe()));
+            QVERIFY2(!answer.contains("warning"), answer.dump().c_str());
+            QCOMPARE(QString::fromStdString(answer["deployed_file"].get<std::string>()),
+                     state + "/site.json.deployed");
+            QVERIFY(QFileInfo::exists(state + "/site.json.deployed"));
+            QVERIFY(!QFileInfo::exists(file + ".deployed"));
+            QVERIFY(!QFileInfo::exists(state + "/keys"));
+            runner.signal(SIGTERM);
+            QVERIFY(runner.waitFinished(5000));
+        }
+        {
+            Child again;
+            const QString ep = startRunner(again, file, plainServer(), e);
+            QVERIFY2(!ep.isEmpty(), qPrintable(again.describe()));
+            QVERIFY2(again.err().contains("running " + state + "/site.json.deployed"),
+                     qPrintable(again.err()));
+            QCOMPARE(call(ep, "status")["revision"].get<std::string>(), deployedRevision);
+            again.signal(SIGTERM);
+            QVERIFY(again.waitFinished(5000));
+        }
+        // Without STATE_DIRECTORY the file itself runs (nothing was kept next to it).
+        {
+            Child plain;
+            const QString ep = startRunner(plain, file, plainServer(), env());
+            QVERIFY2(!ep.isEmpty(), qPrintable(plain.describe()));
+            QCOMPARE(call(ep, "status")["revision"].get<std::string>(),
+                     zmqrpc::topology_revision(threePairs()));
+            plain.signal(SIGTERM);
+            QVERIFY(plain.waitFinished(5000));
+        }
+
+        // 2. --state-dir wins over $STATE_DIRECTORY, and is made when missing.
+        const QString other = m_tmp.filePath("other-state/deep");
+        {
+            Child runner;
+            const QString ep =
+                startRunner(runner, file, plainServer() << "--state-dir" << other, e);
+            QVERIFY2(!ep.isEmpty(), qPrintable(runner.describe()));
+            QCOMPARE(call(ep, "status")["revision"].get<std::string>(),
+                     zmqrpc::topology_revision(threePairs()));
+            const json answer = deployOnce(ep);
+            QVERIFY2(answer.is_object(), qPrintable(runner.describe()));
+            QCOMPARE(QString::fromStdString(answer["deployed_file"].get<std::string>()),
+                     other + "/site.json.deployed");
+            QVERIFY(!answer.contains("warning"));
+            runner.signal(SIGTERM);
+            QVERIFY(runner.waitFinished(5000));
+        }
+        {
+            Child again;
+            const QString ep =
+                startRunner(again, file, plainServer() << "--state-dir" << other, env());
+            QVERIFY2(again.err().contains("running " + other + "/site.json.deployed"),
+                     qPrintable(again.err()));
+            QCOMPARE(call(ep, "status")["revision"].get<std::string>(), deployedRevision);
+            again.signal(SIGTERM);
+            QVERIFY(again.waitFinished(5000));
+        }
+        // A state directory that cannot be one: refused at start.
+        Run r = run({"run", file, "--quiet", "--state-dir", file}, env());
+        QVERIFY2(r.finished && r.code == 3 && r.err.contains("state directory"),
+                 qPrintable(r.text));
+        QFile::setPermissions(
+            configDir, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner);
     }
 
     // CURVE control: the runner's key pair and the clients it lets in; another key is refused.

@@ -1055,6 +1055,194 @@ class TestRuntime : public QObject {
         QCOMPARE(stateOf(runtime, "busy"), NodeState::Failed);
         QCOMPARE(stateOf(runtime, "s"), NodeState::Running);
     }
+
+    // Hosts a runner runs: the Studio's own Runtime leaves their nodes alone (Remote). Excluding
+    // a host stops its active nodes (Stopped events, then Remote) and refuses to start them;
+    // the nodes of the other hosts run on, the same instances; un-excluding makes them
+    // startable again.
+    void excludedHosts() {
+        Topology t;
+        Host b{"b", "127.0.0.1"};
+        b.runner.control = "tcp://127.0.0.1:7100";
+        t.set_hosts({{"a", "127.0.0.1"}, b});
+        t.add_node(makeNode("sa", NodeKind::Sampler, sampler(100, 0.1), "a"));
+        t.add_node(makeNode("ta", NodeKind::Tap, {{"keep", 1000}}, "a"));
+        t.add_node(makeNode("sb", NodeKind::Sampler, sampler(100, 0.1), "b"));
+        t.add_node(makeNode("tb", NodeKind::Tap, {{"keep", 1000}}, "b"));
+        // fb fails to start: something holds its port.
+        Topology blocker;
+        blocker.add_node(makeNode("hold", NodeKind::Sampler, sampler(1, 0.1)));
+        Runtime holder(blocker, quickOptions());
+        holder.start_all();
+        const std::string taken = holder.bound_endpoint({"hold", "pub"});
+        QVERIFY(!taken.empty());
+        t.add_node(makeNode("fb", NodeKind::Sampler, sampler(1, 0.1, taken), "b"));
+        t.add_link(makeLink("sa.pub", "ta.sub"));
+        t.add_link(makeLink("sb.pub", "tb.sub"));
+        Runtime runtime(t, quickOptions());
+        QVERIFY(runtime.excluded_hosts().empty());
+        runtime.start({"sa", "ta", "sb", "tb"});
+        QVERIFY2(stateOf(runtime, "tb") == NodeState::Running, qPrintable(statesText(runtime)));
+        QVERIFY(waitUntil(
+            [&] {
+                return !runtime.tap_messages("ta").empty() && !runtime.tap_messages("tb").empty();
+            },
+            3000ms));
+        const auto sinceSa = runtime.status("sa").since;
+        const auto sinceTa = runtime.status("ta").since;
+        const auto sentSa = runtime.status("sa").metrics.messages_out;
+        const auto seqTa = runtime.tap_messages("ta").back().seq;
+        auto sub = runtime.subscribe();
+
+        runtime.set_excluded_hosts({"b"});
+        const auto events = sub->drain();
+        QCOMPARE(runtime.excluded_hosts(), std::set<std::string>{"b"});
+        for (const char* id : {"sb", "tb"}) {
+            const NodeStatus s = runtime.status(id);
+            QCOMPARE(s.state, NodeState::Remote);
+            QVERIFY2(s.reason.find("host 'b'") != std::string::npos &&
+                         s.reason.find("tcp://127.0.0.1:7100") != std::string::npos,
+                     s.reason.c_str());
+            QCOMPARE(s.metrics.messages_out + s.metrics.messages_in, std::uint64_t(0));
+            // Stopping, Stopped, then Remote, in that order (published before it returned).
+            std::vector<std::string> states;
+            for (const Event& event : events) {
+                if (event.source == id && event.kind == EventKind::StateChanged)
+                    states.push_back(event.text.substr(0, event.text.find(':')));
+            }
+            QCOMPARE(states, (std::vector<std::string>{"stopping", "stopped", "remote"}));
+        }
+        QCOMPARE(stateOf(runtime, "fb"), NodeState::Remote);
+        QCOMPARE(runtime.snapshot().node("tb")->state, NodeState::Remote);
+        QCOMPARE(runtime.local_nodes(), (std::vector<std::string>{"sa", "ta"}));
+        QVERIFY(!runtime.snapshot().link("link-2")->active);
+        // A start of them is refused, naming the host and its runner; nothing starts.
+        try {
+            runtime.start({"sa", "tb"});
+            QFAIL("started a node of an excluded host");
+        } catch (const ConfigError& e) {
+            const std::string text = e.what();
+            QVERIFY2(text.find("'tb'") != std::string::npos &&
+                         text.find("host 'b'") != std::string::npos &&
+                         text.find("tcp://127.0.0.1:7100") != std::string::npos,
+                     e.what());
+        }
+        runtime.start_all();  // only what is local
+        QCOMPARE(stateOf(runtime, "tb"), NodeState::Remote);
+        // The other host's nodes ran on: the same instances, counters rising.
+        QVERIFY(runtime.status("sa").since == sinceSa);
+        QVERIFY(runtime.status("ta").since == sinceTa);
+        QCOMPARE(stateOf(runtime, "ta"), NodeState::Running);
+        QVERIFY(
+            waitUntil([&] { return runtime.status("sa").metrics.messages_out > sentSa; }, 3000ms));
+        QVERIFY(waitUntil([&] { return !runtime.tap_messages("ta", seqTa).empty(); }, 3000ms));
+        // deploy() leaves them alone too.
+        Topology next = runtime.topology();
+        next.set_property("sb", "rate", 20);
+        for (const auto& r : runtime.deploy(next))
+            QVERIFY2(r.node == "sa" || r.node == "ta", r.node.c_str());
+        QCOMPARE(stateOf(runtime, "sb"), NodeState::Remote);
+
+        // No longer excluded: Stopped, and they start again.
+        runtime.set_excluded_hosts({});
+        QCOMPARE(stateOf(runtime, "sb"), NodeState::Stopped);
+        QCOMPARE(stateOf(runtime, "tb"), NodeState::Stopped);
+        QCOMPARE(runtime.local_nodes().size(), std::size_t(5));
+        runtime.start({"sb", "tb"});
+        QVERIFY2(stateOf(runtime, "tb") == NodeState::Running, qPrintable(statesText(runtime)));
+        QVERIFY(waitUntil([&] { return !runtime.tap_messages("tb").empty(); }, 3000ms));
+        QVERIFY(runtime.status("sa").since == sinceSa);
+        // A failed node of a host excluded again is Remote, not Failed.
+        runtime.start({"fb"});
+        QCOMPARE(stateOf(runtime, "fb"), NodeState::Failed);
+        runtime.set_excluded_hosts({"b"});
+        QCOMPARE(stateOf(runtime, "fb"), NodeState::Remote);
+        QCOMPARE(stateOf(runtime, "tb"), NodeState::Remote);
+        QCOMPARE(stateOf(runtime, "ta"), NodeState::Running);
+
+        // Excluded from the start: never run, and said so without a runner in the host list.
+        auto options = quickOptions();
+        options.exclude_hosts = {"a"};
+        Topology plain = t;
+        plain.set_hosts({});
+        Runtime other(plain, options);
+        QCOMPARE(other.local_nodes(), (std::vector<std::string>{"sb", "tb", "fb"}));
+        QCOMPARE(stateOf(other, "sa"), NodeState::Remote);
+        QVERIFY_THROWS_EXCEPTION(ConfigError, other.start({"sa"}));
+    }
+
+    // A tap message's wire form: text previews as they are, a cut mid-character or binary as
+    // base64; either reads back to the same bytes.
+    void tapMessageJson() {
+        TapMessage m;
+        m.seq = 42;
+        m.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1733360000123));
+        m.endpoint = "tcp://127.0.0.1:5601";
+        m.size = 300;
+        m.heartbeat = false;
+        m.preview = "{\"function\": \"store\", \"parameters\": {\"t\": \"\xc3\xa9t\xc3\xa9\"}}";
+        json j = m.to_json();
+        QCOMPARE(j["preview"].get<std::string>(), m.preview);
+        QVERIFY(!j.contains("preview_base64"));
+        QCOMPARE(j["time_ms"].get<std::int64_t>(), std::int64_t(1733360000123));
+        auto back = TapMessage::from_json(json::parse(j.dump()));
+        QCOMPARE(back.seq, m.seq);
+        QVERIFY(back.time == m.time);
+        QCOMPARE(back.endpoint, m.endpoint);
+        QCOMPARE(back.size, m.size);
+        QCOMPARE(back.heartbeat, m.heartbeat);
+        QCOMPARE(back.preview, m.preview);
+        // Cut in the middle of "é" (0xc3 0xa9), and every length mod 3 of binary.
+        for (const std::string& preview :
+             {std::string("{\"t\": \"\xc3"), std::string("\x00\xff", 2), std::string("\xfe"),
+              std::string("\x80\x81\x82"), std::string("ab\xc3")}) {
+            m.preview = preview;
+            m.heartbeat = true;
+            j = m.to_json();
+            QVERIFY(!j.contains("preview"));
+            QVERIFY(j.contains("preview_base64"));
+            const std::string text = j.dump();  // valid JSON text: nlohmann does not throw
+            back = TapMessage::from_json(json::parse(text));
+            QCOMPARE(back.preview, preview);
+            QVERIFY(back.heartbeat);
+        }
+        m.preview = std::string("\x00\xff", 2);
+        QCOMPARE(m.to_json()["preview_base64"].get<std::string>(), std::string("AP8="));
+        m.preview = "\x80\x81\x82";
+        QCOMPARE(m.to_json()["preview_base64"].get<std::string>(), std::string("gIGC"));
+        // Bad input: named.
+        json bad = m.to_json();
+        bad["preview_base64"] = "A*==";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        bad["preview_base64"] = "AP8";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        bad["preview"] = "both";
+        bad["preview_base64"] = "AP8=";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(bad));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, TapMessage::from_json(json{{"seq", "1"}}));
+    }
+
+    // Unknown is the Studio's ("its runner is silent"): a snapshot carries it through JSON.
+    void unknownStateJson() {
+        QCOMPARE(std::string(to_string(NodeState::Unknown)), std::string("unknown"));
+        RuntimeSnapshot snap;
+        NodeStatus n;
+        n.id = "far";
+        n.name = "far";
+        n.kind = NodeKind::Tap;
+        n.host = "b";
+        n.state = NodeState::Unknown;
+        n.reason = "runner silent for 5 s";
+        snap.nodes.push_back(n);
+        const json j = snap.to_json();
+        QCOMPARE(j["nodes"][0]["state"], json("unknown"));
+        const auto back = RuntimeSnapshot::from_json(json::parse(j.dump()));
+        QCOMPARE(back.node("far")->state, NodeState::Unknown);
+        QCOMPARE(back.node("far")->reason, n.reason);
+        json bad = j;
+        bad["nodes"][0]["state"] = "unknwn";
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, RuntimeSnapshot::from_json(bad));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestRuntime)

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -633,6 +635,12 @@ class TestTopology : public QObject {
     void validation();
     void errorsFirst();
     void problemStr();
+    // runners (issue 15)
+    void runnerRoundTrip();
+    void runnerProblems_data();
+    void runnerProblems();
+    void runnerIsClean();
+    void revision();
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1913,6 +1921,25 @@ void TestTopology::loadErrors_data() {
         "hosts[0].name", "missing");
     row("host unknown key", doc("[]", "[]", R"("hosts": [{"name": "a", "ip": "1"}], )"),
         "hosts[0].ip", "unknown key 'ip'");
+    row("runner not an object",
+        doc("[]", "[]", R"("hosts": [{"name": "a", "runner": "tcp://x:1"}], )"), "hosts[0].runner",
+        "expected an object, got a string");
+    row("runner unknown key",
+        doc("[]", "[]",
+            R"("hosts": [{"name": "a", "runner": {"control": "tcp://x:1", "port": 1}}], )"),
+        "hosts[0].runner.port",
+        "unknown key 'port' (known: control, metrics, server_key, security)");
+    row("runner control not a string",
+        doc("[]", "[]", R"("hosts": [{"name": "a", "runner": {"control": 7100}}], )"),
+        "hosts[0].runner.control", "expected a string, got a number");
+    row("runner literal password",
+        doc("[]", "[]",
+            R"("hosts": [{"name": "a", "runner": {"control": "tcp://x:1", "security": {"username": "u", "password": "hunter2"}}}], )"),
+        "hosts[0].runner.security", "a password is never written into a topology");
+    row("runner literal secret key",
+        doc("[]", "[]",
+            R"("hosts": [{"name": "a", "runner": {"control": "tcp://x:1", "security": {"curve": {"secret_key": "hunter2"}}}}], )"),
+        "hosts[0].runner.security", "a secret key is never written into a topology");
     row("links not an array", doc("[]", "5"), "links", "expected an array, got a number");
     row("link unknown key",
         doc(kTwoNodes, R"([{"id": "l", "from": "s.pub", "to": "p.sub", "timeout": 1}])"),
@@ -2180,10 +2207,201 @@ void TestTopology::problemStr() {
     QCOMPARE((Problem{Severity::Warning, "tap-1", "", "", "no input"}).str(),
              std::string("warning: node 'tap-1': no input"));
     QCOMPARE((Problem{Severity::Error, "", "", "", "broken"}).str(), std::string("error: broken"));
+    Problem host{Severity::Error, "", "", "runner.control", "unreachable"};
+    host.host = "edge";
+    QCOMPARE(host.str(), std::string("error: host 'edge' (runner.control): unreachable"));
     QCOMPARE(std::string(to_string(Severity::Warning)), std::string("warning"));
     QCOMPARE((LocatedError{"links[3].to", "no node 'proxy-2'"}).str(),
              std::string("links[3].to: no node 'proxy-2'"));
     QCOMPARE((LocatedError{"", "x"}).str(), std::string("x"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Runners
+
+namespace {
+
+const std::string kRunnerKey = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+
+Runner curveRunner() {
+    CurveRef curve;
+    curve.secret_key = {CredentialRef::Source::Env, "STUDIO_KEY"};
+    Runner r;
+    r.control = "tcp://10.0.0.2:7100";
+    r.metrics = "tcp://10.0.0.2:7101";
+    r.server_key = kRunnerKey;
+    r.security = curve;
+    return r;
+}
+
+// The story with a runner on the cloud host.
+Topology storyWithRunner(Runner runner) {
+    Topology t = story();
+    t.set_hosts({{"site", "127.0.0.1"}, {"cloud", "127.0.0.1", std::move(runner)}});
+    return t;
+}
+
+}  // namespace
+
+void TestTopology::runnerRoundTrip() {
+    // CURVE: every member, in the fixed order; the host without runner is written as before.
+    const Topology t = storyWithRunner(curveRunner());
+    const std::string text = save_topology(t);
+    QVERIFY2(contains(text, "    {\"name\": \"site\", \"address\": \"127.0.0.1\"},\n"),
+             text.c_str());
+    const std::string line =
+        "    {\"name\": \"cloud\", \"address\": \"127.0.0.1\", \"runner\": {\"control\": "
+        "\"tcp://10.0.0.2:7100\", \"metrics\": \"tcp://10.0.0.2:7101\", \"server_key\": \"" +
+        kRunnerKey + "\", \"security\": {\"curve\":{\"secret_key\":{\"env\":\"STUDIO_KEY\"}}}}}\n";
+    QVERIFY2(contains(text, line), text.c_str());
+    const Topology loaded = load_topology(text);
+    QVERIFY(loaded == t);
+    QCOMPARE(loaded.find_host("cloud")->runner, curveRunner());
+    QCOMPARE(save_topology(loaded), text);
+    QVERIFY(loaded.find_host("site")->runner.empty());
+    QVERIFY(loaded.find_host("nowhere") == nullptr);
+
+    // PLAIN, control only: only the non-empty members.
+    Runner plain;
+    plain.control = "tcp://cloud.example:7100";
+    plain.security = CredentialRef{"studio", CredentialRef::Source::File, "cloud-control"};
+    const Topology p = storyWithRunner(plain);
+    const std::string plainText = save_topology(p);
+    QVERIFY2(contains(plainText,
+                      "\"runner\": {\"control\": \"tcp://cloud.example:7100\", \"security\": "
+                      "{\"password\":{\"file\":\"cloud-control\"},\"username\":\"studio\"}}}"),
+             plainText.c_str());
+    QVERIFY(!contains(plainText, "metrics"));
+    QVERIFY(!contains(plainText, "server_key"));
+    QVERIFY(load_topology(plainText) == p);
+    QCOMPARE(save_topology(load_topology(plainText)), plainText);
+
+    // No security, no metrics: control alone.
+    Runner bare;
+    bare.control = "tcp://127.0.0.1:7100";
+    const std::string bareText = save_topology(storyWithRunner(bare));
+    QVERIFY2(contains(bareText,
+                      "\"address\": \"127.0.0.1\", \"runner\": {\"control\": "
+                      "\"tcp://127.0.0.1:7100\"}}\n"),
+             bareText.c_str());
+    QVERIFY(load_topology(bareText) == storyWithRunner(bare));
+
+    // A runner changes the document; the empty runner is no runner: the text of a document
+    // without runners is what it was (the example files, in examples(), byte for byte).
+    QVERIFY(!(t == story()));
+    QCOMPARE(save_topology(storyWithRunner(Runner{})), save_topology(story()));
+}
+
+void TestTopology::runnerProblems_data() {
+    QTest::addColumn<QByteArray>("runner");  // the runner's JSON
+    QTest::addColumn<QByteArray>("property");
+    QTest::addColumn<QByteArray>("fragment");
+    const std::string key = kRunnerKey;
+    auto row = [](const char* name, const std::string& runner, const char* property,
+                  const char* fragment) {
+        QTest::newRow(name) << bytes(runner) << QByteArray(property) << QByteArray(fragment);
+    };
+    row("metrics without control", R"({"metrics": "tcp://10.0.0.2:7101"})", "runner.control",
+        "the runner has no control endpoint");
+    row("security without control", R"({"security": {"username": "u", "password": {"env": "P"}}})",
+        "runner.control", "the runner has no control endpoint");
+    row("server key without control", R"({"server_key": ")" + key + R"("})", "runner.control",
+        "the runner has no control endpoint");
+    row("control wildcard host", R"({"control": "tcp://*:7100"})", "runner.control",
+        "'*' host is only valid for bind");
+    row("control wildcard port", R"({"control": "tcp://10.0.0.2:*"})", "runner.control",
+        "port '*' (any free port) is only valid for bind");
+    row("control port 0", R"({"control": "tcp://10.0.0.2:0"})", "runner.control",
+        "port 0 (any free port) is only valid for bind");
+    row("control bad syntax", R"({"control": "10.0.0.2:7100"})", "runner.control",
+        "the Studio connects to the runner's control endpoint");
+    row("metrics wildcard", R"({"control": "tcp://10.0.0.2:7100", "metrics": "tcp://*:7101"})",
+        "runner.metrics", "'*' host is only valid for bind");
+    row("metrics bad syntax",
+        R"({"control": "tcp://10.0.0.2:7100", "metrics": "udp://10.0.0.2:7101"})", "runner.metrics",
+        "the Studio connects to the runner's metrics endpoint");
+    row("server key not z85",
+        R"({"control": "tcp://10.0.0.2:7100", "server_key": "short", "security": {"curve": {}}})",
+        "runner.server_key", "not the runner's Z85 public key");
+    row("curve without server key",
+        R"({"control": "tcp://10.0.0.2:7100", "security": {"curve": {"secret_key": {"env": "K"}}}})",
+        "runner.server_key", "CURVE needs the runner's public key");
+    row("server key with plain",
+        R"({"control": "tcp://10.0.0.2:7100", "server_key": ")" + key +
+            R"(", "security": {"username": "u", "password": {"env": "P"}}})",
+        "runner.server_key", "the runner's security is PLAIN");
+    row("server key without security",
+        R"({"control": "tcp://10.0.0.2:7100", "server_key": ")" + key + R"("})",
+        "runner.server_key", "the runner's security is none");
+}
+
+void TestTopology::runnerProblems() {
+    QFETCH(QByteArray, runner);
+    QFETCH(QByteArray, property);
+    QFETCH(QByteArray, fragment);
+    // Through the file: what the loader accepts, validate() judges.
+    std::string text = save_topology(story());
+    const std::string cloud = "{\"name\": \"cloud\", \"address\": \"127.0.0.1\"}";
+    const auto at = text.find(cloud);
+    QVERIFY(at != std::string::npos);
+    text.replace(
+        at, cloud.size(),
+        "{\"name\": \"cloud\", \"address\": \"127.0.0.1\", \"runner\": " + str(runner) + "}");
+    const Topology t = load_topology(text);
+    const auto problems = validate(t);
+    std::string all;
+    for (const Problem& p : problems)
+        all += p.str() + "\n";
+    QVERIFY2(problems.size() == 1, all.c_str());
+    const Problem& p = problems[0];
+    QCOMPARE(p.severity, Severity::Error);
+    QCOMPARE(p.host, std::string("cloud"));
+    QVERIFY(p.node.empty() && p.link.empty());
+    QCOMPARE(p.property, str(property));
+    QVERIFY2(contains(p.text, str(fragment)), all.c_str());
+    QVERIFY2(p.str().rfind("error: host 'cloud' (" + str(property) + "): ", 0) == 0, all.c_str());
+    QVERIFY(has_errors(problems));
+}
+
+void TestTopology::runnerIsClean() {
+    QVERIFY(validate(storyWithRunner(curveRunner())).empty());
+    Runner plain;
+    plain.control = "tcp://cloud.example:7100";
+    plain.metrics = "ipc:///run/zmqrpc/metrics";
+    plain.security = CredentialRef{"studio", CredentialRef::Source::Env, "P"};
+    QVERIFY(validate(storyWithRunner(plain)).empty());
+    Runner bare;
+    bare.control = "tcp://[::1]:7100";
+    QVERIFY(validate(storyWithRunner(bare)).empty());
+    // CURVE without a secret key of its own: an ephemeral key pair per connection.
+    Runner ephemeral = curveRunner();
+    ephemeral.security = CurveRef{};
+    QVERIFY(validate(storyWithRunner(ephemeral)).empty());
+}
+
+void TestTopology::revision() {
+    // FNV-1a 64 of the canonical text, 16 lowercase hex digits.
+    auto fnv = [](const std::string& text) {
+        std::uint64_t hash = 14695981039346656037ULL;
+        for (const unsigned char c : text) {
+            hash ^= c;
+            hash *= 1099511628211ULL;
+        }
+        char out[17];
+        std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(hash));
+        return std::string(out);
+    };
+    QCOMPARE(topology_revision(Topology{}), std::string("a43bf0041943637e"));
+    const Topology s = story();
+    const std::string r = topology_revision(s);
+    QCOMPARE(r, fnv(save_topology(s)));
+    QCOMPARE(r.size(), std::size_t(16));
+    QVERIFY(r.find_first_not_of("0123456789abcdef") == std::string::npos);
+    QCOMPARE(topology_revision(load_topology(save_topology(s))), r);  // equal documents
+    Topology moved = s;
+    moved.set_node_position("tap-1", {1, 2});  // any change is a new revision
+    QVERIFY(topology_revision(moved) != r);
+    QVERIFY(topology_revision(storyWithRunner(curveRunner())) != r);
 }
 
 QTEST_GUILESS_MAIN(TestTopology)

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -204,6 +205,108 @@ RuntimeSnapshot RuntimeSnapshot::from_json(const nlohmann::json& value) {
         return s;
     } catch (const nlohmann::json::exception& e) {
         throw std::invalid_argument(std::string("runtime snapshot: ") + e.what());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tap messages' JSON
+
+namespace {
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 2 < bytes.size(); i += 3) {
+        const auto n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]) << 16 |
+                                                  static_cast<unsigned char>(bytes[i + 1]) << 8 |
+                                                  static_cast<unsigned char>(bytes[i + 2]));
+        for (int shift : {18, 12, 6, 0})
+            out += kBase64[(n >> shift) & 63];
+    }
+    if (i < bytes.size()) {
+        std::uint32_t n = static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]) << 16);
+        if (i + 1 < bytes.size())
+            n |= static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i + 1]) << 8);
+        out += kBase64[(n >> 18) & 63];
+        out += kBase64[(n >> 12) & 63];
+        out += i + 1 < bytes.size() ? kBase64[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+std::string base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0) {
+        throw std::invalid_argument("tap message: preview_base64 is not base64 (length " +
+                                    std::to_string(text.size()) + ")");
+    }
+    std::string out;
+    std::uint32_t n = 0;
+    int bits = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '=') {
+            // Padding: only the last one or two characters.
+            if (i + 2 < text.size() || (i + 1 < text.size() && text[i + 1] != '=')) {
+                throw std::invalid_argument("tap message: preview_base64 is not base64");
+            }
+            break;
+        }
+        const char* at = std::strchr(kBase64, c);
+        if (c == '\0' || at == nullptr) {
+            throw std::invalid_argument("tap message: preview_base64 is not base64 (character " +
+                                        std::to_string(i) + ")");
+        }
+        n = n << 6 | static_cast<std::uint32_t>(at - kBase64);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((n >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+nlohmann::json TapMessage::to_json() const {
+    nlohmann::json j = {{"seq", seq},
+                        {"time_ms", to_unix_ms(time)},
+                        {"endpoint", endpoint},
+                        {"size", size},
+                        {"heartbeat", heartbeat}};
+    if (is_valid_utf8(preview)) {
+        j["preview"] = preview;
+    } else {
+        j["preview_base64"] = base64_encode(preview);
+    }
+    return j;
+}
+
+TapMessage TapMessage::from_json(const nlohmann::json& value) {
+    try {
+        TapMessage m;
+        m.seq = value.at("seq").get<std::uint64_t>();
+        m.time = from_unix_ms(value.at("time_ms").get<std::int64_t>());
+        m.endpoint = value.at("endpoint").get<std::string>();
+        m.size = value.at("size").get<std::size_t>();
+        m.heartbeat = value.at("heartbeat").get<bool>();
+        const bool text = value.contains("preview");
+        const bool binary = value.contains("preview_base64");
+        if (text == binary) {
+            throw std::invalid_argument("tap message: expected one of preview and preview_base64");
+        }
+        if (text) {
+            m.preview = value.at("preview").get<std::string>();
+        } else {
+            m.preview = base64_decode(value.at("preview_base64").get<std::string>());
+        }
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw std::invalid_argument(std::string("tap message: ") + e.what());
     }
 }
 

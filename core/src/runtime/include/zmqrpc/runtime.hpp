@@ -106,6 +106,13 @@ struct TapMessage {
     std::size_t size = 0;
     bool heartbeat = false;
     std::string preview;  // the first bytes (up to 256), as received
+
+    // The wire form (a runner's `tap` control call): {"seq", "time_ms" (Unix milliseconds, as
+    // the snapshot), "endpoint", "size", "heartbeat", "preview": text}; a preview that is not
+    // valid UTF-8 (cut mid-character at 256 bytes, binary) is "preview_base64" instead.
+    nlohmann::json to_json() const;
+    // Reads either preview form. Throws std::invalid_argument naming what is wrong.
+    static TapMessage from_json(const nlohmann::json& value);
 };
 
 // What Runtime::deploy() did to one node of this runtime's host.
