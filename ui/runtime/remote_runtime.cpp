@@ -36,19 +36,6 @@ zmqrpc::DeployResult::Outcome outcomeFrom(const std::string& text) {
     return zmqrpc::DeployResult::Outcome::Unchanged;
 }
 
-// SHIM until core has TapMessage::from_json.
-zmqrpc::TapMessage tapFromJson(const json& m) {
-    zmqrpc::TapMessage t;
-    t.seq = m.at("seq").get<std::uint64_t>();
-    t.time = std::chrono::system_clock::time_point(
-        std::chrono::milliseconds(m.value("time_ms", std::int64_t{0})));
-    t.endpoint = m.value("endpoint", "");
-    t.size = m.value("size", std::size_t{0});
-    t.heartbeat = m.value("heartbeat", false);
-    t.preview = m.value("preview", "");
-    return t;
-}
-
 }  // namespace
 
 int RunnerDeployReport::failed() const {
@@ -231,7 +218,7 @@ struct RemoteRuntime::Worker {
             std::vector<zmqrpc::TapMessage> messages;
             for (const auto& m : (*answer)["messages"]) {
                 try {
-                    messages.push_back(tapFromJson(m));  // SHIM
+                    messages.push_back(zmqrpc::TapMessage::from_json(m));
                 } catch (const std::exception&) {
                 }
             }

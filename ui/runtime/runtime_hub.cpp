@@ -19,7 +19,11 @@ constexpr int kTickMs = 250;  // silence is noticed within a quarter second
 
 RuntimeHub::RuntimeHub(QObject* parent)
     : RuntimeSource(parent), local_(new RuntimeController(this)), tick_(new QTimer(this)) {
-    connect(local_, &RuntimeSource::snapshotUpdated, this, &RuntimeHub::rebuild);
+    // Without runners the local snapshots pass through as they come (four a second);
+    // attached, the hub's own tick merges every source four times a second.
+    connect(local_, &RuntimeSource::snapshotUpdated, this, [this] {
+        if (runners_.empty()) rebuild();
+    });
     connect(local_, &RuntimeSource::eventsArrived, this, &RuntimeSource::eventsArrived);
     connect(local_, &RuntimeSource::operationFailed, this, &RuntimeSource::operationFailed);
     connect(local_, &RuntimeSource::busyChanged, this, [this] { emit busyChanged(isBusy()); });
@@ -91,7 +95,6 @@ std::unique_ptr<RemoteRuntime> RuntimeHub::attach(const zmqrpc::Host& host, QStr
     }
     auto remote = std::make_unique<RemoteRuntime>(std::move(config));
     RemoteRuntime* r = remote.get();
-    connect(r, &RuntimeSource::snapshotUpdated, this, &RuntimeHub::rebuild);
     connect(r, &RuntimeSource::eventsArrived, this, &RuntimeSource::eventsArrived);
     connect(r, &RuntimeSource::operationFailed, this, &RuntimeSource::operationFailed);
     connect(r, &RuntimeSource::busyChanged, this, [this] { emit busyChanged(isBusy()); });

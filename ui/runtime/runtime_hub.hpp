@@ -1,7 +1,8 @@
 // The whole deployment as one RuntimeSource: the Studio's own runtime (RuntimeController) for
 // the hosts that have no runner, and, once attached (connectRunners), one RemoteRuntime per host
-// whose runner the topology names. Snapshots are merged by host: each node and each link (by
-// the host of its connecting node) comes from the source that runs it, in document order.
+// whose runner the topology names. Snapshots are merged by host, four times a second: each node
+// and each link (by the host of its connecting node) comes from the source that runs it, in
+// document order.
 // A runner that is silent (nothing heard for its staleAfter) turns its host's nodes into
 // NodeState::Unknown, "runner 'site' silent for 5 s", with their links inactive; the alert
 // rules raise RunnerSilent for it. Events of every source arrive on eventsArrived, plus the
