@@ -403,7 +403,6 @@ class TestControl : public QObject {
         QVERIFY(!newer["messages"].empty());
         for (const auto& m : newer["messages"])
             QVERIFY(m["seq"].get<std::uint64_t>() > n);
-        QCOMPARE(newer["messages"][0]["seq"].get<std::uint64_t>(), n + 1);
         // Refusals: 463, naming what is wrong.
         Run r;
         call(ep, "tap", {{"tap", "nosuch"}}, plainClient(), &r);
