@@ -13,6 +13,7 @@
 #include "health/heartbeat_monitor.hpp"
 #include "main_window.hpp"
 #include "runtime/runtime_controller.hpp"
+#include "runtime/runtime_hub.hpp"
 #include "testutil.hpp"
 
 #include <zmqrpc/topology.hpp>
